@@ -1,0 +1,96 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account, Membership, PlatformToken, Server, ServerAddress, User
+
+
+@admin.register(User)
+class EmailUserAdmin(UserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "is_staff", "is_active", "date_joined"]
+    search_fields = ["email", "first_name", "last_name"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+class ServerInline(admin.TabularInline):
+    model = Server
+    extra = 0
+    fields = ["hostname", "external_id", "created_at", "deleted_at"]
+    show_change_link = True
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "reference", "created_at", "identity_verified_at", "payment_verified_at"]
+    search_fields = ["name", "reference", "memberships__user__email", "servers__addresses__ip"]
+    readonly_fields = [
+        "reference",
+        "identity_verified_at",
+        "identity_verified_by",
+        "payment_verified_at",
+        "payment_verified_by",
+    ]
+    inlines = [MembershipInline, ServerInline]
+    actions = ["mark_identity_verified", "mark_payment_verified"]
+
+    def _record(self, request: HttpRequest, queryset: QuerySet[Account], kind: str) -> None:
+        for account in queryset:
+            account.record_verification(kind, request.user)
+        self.message_user(request, _("Recorded for %(n)d account(s).") % {"n": len(queryset)}, messages.SUCCESS)
+
+    @admin.action(description=_("Mark identity as verified"), permissions=["change"])
+    def mark_identity_verified(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        self._record(request, queryset, "identity")
+
+    @admin.action(description=_("Mark payment method as verified"), permissions=["change"])
+    def mark_payment_verified(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        self._record(request, queryset, "payment")
+
+
+class ServerAddressInline(admin.TabularInline):
+    model = ServerAddress
+    extra = 1
+    fields = ["ip", "assigned_at", "released_at"]
+
+
+@admin.register(Server)
+class ServerAdmin(admin.ModelAdmin):
+    list_display = ["hostname", "account", "external_id", "created_at", "deleted_at"]
+    list_select_related = ["account"]
+    search_fields = ["hostname", "external_id", "addresses__ip", "account__name"]
+    autocomplete_fields = ["account"]
+    inlines = [ServerAddressInline]
+
+
+@admin.register(PlatformToken)
+class PlatformTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["created_at", "last_used_at"]
+    fields = ["name", "created_at", "last_used_at", "revoked_at"]
+
+    def save_model(self, request: HttpRequest, obj: PlatformToken, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token, raw = PlatformToken.issue(obj.name)
+        obj.pk, obj.digest = token.pk, token.digest
+        self.message_user(
+            request,
+            _("Token for %(name)s: %(raw)s — copy it now, it is not shown again.") % {"name": obj.name, "raw": raw},
+            messages.WARNING,
+        )

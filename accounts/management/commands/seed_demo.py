@@ -1,0 +1,46 @@
+"""Demo data so a newcomer can sign in at once as a customer and as a reviewer."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.models import Account, Membership, User
+from accounts.services import record_server, register_customer
+from accounts.staff_groups import SUPPORT_REVIEWER, ensure_staff_groups
+
+CUSTOMER_EMAIL = "customer@demo.test"
+REVIEWER_EMAIL = "reviewer@demo.test"
+ADMIN_EMAIL = "admin@demo.test"
+DEMO_PASSWORD = "port25-demo-password"  # noqa: S105 - printed on purpose, refused outside DEBUG
+
+
+class Command(BaseCommand):
+    help = "Create a demo customer (with a server), a support reviewer and a superuser. Idempotent."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--force", action="store_true", help="Run even when DEBUG is off.")
+
+    @transaction.atomic
+    def handle(self, *args, force: bool = False, **options) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError("seed_demo creates users with a published password; use --force outside DEBUG.")
+        groups = {g.name: g for g in ensure_staff_groups()}
+
+        if not User.objects.filter(email=CUSTOMER_EMAIL).exists():
+            register_customer(CUSTOMER_EMAIL, DEMO_PASSWORD, "Demo Hosting Ltd")
+        account: Account = Membership.objects.get(user__email=CUSTOMER_EMAIL).account
+        record_server(account, "demo-vm-1", "mail.demo-hosting.example.net", ["203.0.113.10", "2001:db8::10"])
+
+        reviewer = User.objects.filter(email=REVIEWER_EMAIL).first() or User.objects.create_user(
+            REVIEWER_EMAIL, DEMO_PASSWORD, is_staff=True
+        )
+        reviewer.groups.add(groups[SUPPORT_REVIEWER])
+        if not User.objects.filter(email=ADMIN_EMAIL).exists():
+            User.objects.create_superuser(ADMIN_EMAIL, DEMO_PASSWORD)
+
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready. Sign in with password {DEMO_PASSWORD!r} as:")
+            + f"\n  customer  {CUSTOMER_EMAIL}   (portal: /)"
+            + f"\n  reviewer  {REVIEWER_EMAIL}   (admin: /admin/)"
+            + f"\n  admin     {ADMIN_EMAIL}      (admin: /admin/, superuser)"
+        )

@@ -1,0 +1,222 @@
+"""The cloud customer (the unit port 25 is decided for), its people and its servers."""
+
+import hashlib
+import secrets
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class EmailUserManager(UserManager):
+    """Users log in with their email address; there is no separate user name."""
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    username = None
+    email = models.EmailField(_("email address"), unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    objects = EmailUserManager()
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Account(models.Model):
+    reference = models.UUIDField(_("account ID"), default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    identity_verified_at = models.DateTimeField(_("identity verified at"), null=True, blank=True)
+    identity_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("identity verified by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    payment_verified_at = models.DateTimeField(_("payment method verified at"), null=True, blank=True)
+    payment_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("payment method verified by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def identity_verified(self) -> bool:
+        return self.identity_verified_at is not None
+
+    @property
+    def payment_verified(self) -> bool:
+        return self.payment_verified_at is not None
+
+    def record_verification(self, kind: str, by: User | None) -> None:
+        """Record that staff (or a provider integration, with `by` None) verified identity or payment."""
+        if kind not in ("identity", "payment"):
+            raise ValueError(kind)
+        setattr(self, f"{kind}_verified_at", timezone.now())
+        setattr(self, f"{kind}_verified_by", by)
+        self.save(update_fields=[f"{kind}_verified_at", f"{kind}_verified_by"])
+
+    def missing_verifications(self) -> list[str]:
+        """What the customer still has to complete before a reviewer can approve."""
+        missing = []
+        if not self.identity_verified:
+            missing.append(str(_("identity verification")))
+        if not self.payment_verified:
+            missing.append(str(_("payment method verification")))
+        return missing
+
+
+class Membership(models.Model):
+    """A person who acts for an account. A login belongs to one account."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        MEMBER = "member", _("Member")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.account}"
+
+
+class ServerQuerySet(models.QuerySet):
+    def active(self) -> "ServerQuerySet":
+        return self.filter(deleted_at__isnull=True)
+
+
+class Server(models.Model):
+    """A customer's virtual machine, as the platform reports it."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="servers")
+    external_id = models.CharField(
+        _("platform ID"), max_length=100, unique=True, help_text=_("The platform's identifier of the server.")
+    )
+    hostname = models.CharField(_("hostname"), max_length=253)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+
+    objects = ServerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("server")
+        verbose_name_plural = _("servers")
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return self.hostname
+
+
+class ServerAddressQuerySet(models.QuerySet):
+    def active(self) -> "ServerAddressQuerySet":
+        return self.filter(released_at__isnull=True)
+
+    def held_at(self, moment) -> "ServerAddressQuerySet":
+        """Addresses as the inventory stood at `moment` (abuse reports refer to the past)."""
+        return self.filter(assigned_at__lte=moment).filter(Q(released_at__isnull=True) | Q(released_at__gt=moment))
+
+
+class ServerAddress(models.Model):
+    """A public IP of a server. Released rows are kept: they are the inventory's history."""
+
+    server = models.ForeignKey(Server, on_delete=models.PROTECT, related_name="addresses")
+    ip = models.GenericIPAddressField(_("IP address"))
+    assigned_at = models.DateTimeField(_("assigned"), default=timezone.now)
+    released_at = models.DateTimeField(_("released"), null=True, blank=True)
+
+    objects = ServerAddressQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("server address")
+        verbose_name_plural = _("server addresses")
+        ordering = ["ip"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ip"], condition=Q(released_at__isnull=True), name="one_active_holder_per_ip"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.ip
+
+
+class PlatformTokenQuerySet(models.QuerySet):
+    def matching(self, raw: str) -> "PlatformTokenQuerySet":
+        return self.filter(digest=PlatformToken.digest_of(raw), revoked_at__isnull=True)
+
+
+class PlatformToken(models.Model):
+    """A credential of the cloud platform, which reports servers as they are created and deleted.
+
+    Only a digest is stored: a leaked database does not leak working tokens.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = PlatformTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("platform API token")
+        verbose_name_plural = _("platform API tokens")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def digest_of(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, name: str) -> tuple["PlatformToken", str]:
+        """Create a token; the raw value is returned once and never stored."""
+        raw = secrets.token_urlsafe(32)
+        return cls.objects.create(name=name, digest=cls.digest_of(raw)), raw

@@ -1,0 +1,43 @@
+"""The staff roles, as Django groups with the permissions each role needs."""
+
+from django.contrib.auth.models import Group, Permission
+
+SUPPORT_REVIEWER = "Support reviewer"
+ABUSE_DESK = "Abuse desk"
+
+# (app_label, model) -> actions; models of apps that are not installed yet are skipped.
+_ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
+    SUPPORT_REVIEWER: {
+        ("requests_app", "unblockrequest"): ("view", "change"),
+        ("requests_app", "requestevent"): ("view",),
+        ("accounts", "account"): ("view", "change"),
+        ("accounts", "server"): ("view",),
+        ("accounts", "serveraddress"): ("view",),
+        ("egress", "accountegress"): ("view",),
+    },
+    ABUSE_DESK: {
+        ("accounts", "account"): ("view",),
+        ("accounts", "server"): ("view",),
+        ("accounts", "serveraddress"): ("view",),
+        ("requests_app", "unblockrequest"): ("view",),
+        ("egress", "accountegress"): ("view",),
+    },
+}
+
+
+def ensure_staff_groups() -> list[Group]:
+    """Create or update the role groups so they hold exactly their permissions. Idempotent."""
+    groups = []
+    for name, grants in _ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        codenames = [
+            (app_label, f"{action}_{model}") for (app_label, model), actions in grants.items() for action in actions
+        ]
+        permissions = [
+            perm
+            for app_label, codename in codenames
+            for perm in Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        ]
+        group.permissions.set(permissions)
+        groups.append(group)
+    return groups

@@ -1,0 +1,120 @@
+import ipaddress
+
+from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account
+from accounts.selectors import active_addresses
+from requests_app import field_validators
+from requests_app.models import UnblockRequest
+from requests_app.use_case_rules import apply_use_case_rules
+from verification.hostnames import normalise_hostname
+
+
+def clean_sending_ip(account: Account, value: str) -> str:
+    """The sending IP, normalised, if it is one of the account's own server addresses."""
+    normalised = ipaddress.ip_address(value.strip()).compressed
+    if normalised not in {ipaddress.ip_address(ip).compressed for ip in active_addresses(account)}:
+        raise forms.ValidationError(
+            _("%(ip)s is not an address of one of your servers. Use the public IP of the server that sends."),
+            params={"ip": normalised},
+        )
+    return normalised
+
+
+def volume_validators() -> list:
+    return [
+        MinValueValidator(1, _("Enter how many emails you send per day, at least 1.")),
+        MaxValueValidator(
+            settings.PORTAL_MAX_DAILY_VOLUME,
+            _("That is more than %(limit)s emails a day; contact sales for bulk sending.")
+            % {"limit": f"{settings.PORTAL_MAX_DAILY_VOLUME:,}"},
+        ),
+    ]
+
+
+class UnblockRequestForm(forms.ModelForm):
+    mail_server_ip = forms.GenericIPAddressField(
+        label=_("Sending IP address"),
+        help_text=_("The public IP of your server that will connect to other mail servers on port 25."),
+        error_messages={"invalid": _("Enter an IPv4 or IPv6 address, for example 203.0.113.10.")},
+    )
+    accept_aup = forms.BooleanField(
+        label=_("I have read and accept the acceptable-use policy"),
+        error_messages={"required": _("You must accept the acceptable-use policy to file a request.")},
+    )
+
+    class Meta:
+        model = UnblockRequest
+        fields = [
+            "company_name",
+            "company_website",
+            "sending_domain",
+            "daily_volume",
+            "use_case",
+            "use_case_description",
+            "optin_description",
+            "email_template",
+            "unsubscribe_url",
+            "mail_software",
+            "mail_software_other",
+            "mail_server_hostname",
+            "mail_server_ip",
+            "threat_mitigation",
+        ]
+        widgets = {
+            "use_case_description": forms.Textarea(attrs={"rows": 3}),
+            "optin_description": forms.Textarea(attrs={"rows": 3}),
+            "email_template": forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
+            "threat_mitigation": forms.Textarea(attrs={"rows": 4}),
+            "company_website": forms.URLInput(attrs={"placeholder": "https://example.com"}),
+            "unsubscribe_url": forms.URLInput(attrs={"placeholder": "https://example.com/unsubscribe"}),
+            "sending_domain": forms.TextInput(attrs={"placeholder": "example.com"}),
+            "mail_server_hostname": forms.TextInput(attrs={"placeholder": "mail.example.com"}),
+        }
+        help_texts = {
+            "sending_domain": _("The domain in your From: addresses."),
+            "daily_volume": _("A realistic estimate for a normal day."),
+            "use_case_description": _("Who receives the mail and why."),
+            "optin_description": _("For example: double opt-in from the sign-up form on our website."),
+            "email_template": _("Paste a typical message, text or HTML."),
+            "threat_mitigation": _(
+                "Antivirus, outbound spam filtering, rate limits, how you detect a compromised account."
+            ),
+        }
+        error_messages = {
+            "company_website": {"invalid": _("Enter a full web address, for example https://example.com.")},
+            "unsubscribe_url": {"invalid": _("Enter a full web address, for example https://example.com/unsubscribe.")},
+        }
+
+    def __init__(self, *args, account: Account, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.account = account
+        self.fields["daily_volume"].validators = volume_validators()
+        self.fields["daily_volume"].widget.attrs.update({"min": 1, "max": settings.PORTAL_MAX_DAILY_VOLUME})
+        self.fields["email_template"].validators.append(field_validators.validate_template_size)
+        self.fields["company_website"].validators.append(field_validators.validate_public_url)
+        self.fields["unsubscribe_url"].validators.append(field_validators.validate_public_url)
+        self.addresses = active_addresses(account)
+
+    def clean_sending_domain(self) -> str:
+        return normalise_hostname(self.cleaned_data["sending_domain"])
+
+    def clean_mail_server_hostname(self) -> str:
+        return normalise_hostname(self.cleaned_data["mail_server_hostname"])
+
+    def clean_mail_server_ip(self) -> str:
+        return clean_sending_ip(self.account, self.cleaned_data["mail_server_ip"])
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        for field, message in apply_use_case_rules(cleaned).items():
+            self.add_error(field, message)
+        return cleaned
+
+    def _post_clean(self) -> None:
+        # The instance is built by the service, not here: skip the model's unique checks,
+        # whose message would not fit this form (the service says it better).
+        pass

@@ -1,0 +1,46 @@
+"""The one place a request changes status: locked, checked against the allowed moves, recorded."""
+
+from django.db import transaction
+
+from accounts.models import User
+from requests_app.models import RequestEvent, Status, UnblockRequest
+
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.SUBMITTED: frozenset({Status.CHECKING, Status.AWAITING_REVIEW, Status.WITHDRAWN}),
+    Status.CHECKING: frozenset({Status.AWAITING_REVIEW, Status.NEEDS_INFO, Status.WITHDRAWN, Status.REJECTED}),
+    Status.AWAITING_REVIEW: frozenset(
+        {Status.APPROVED, Status.REJECTED, Status.NEEDS_INFO, Status.CHECKING, Status.WITHDRAWN}
+    ),
+    Status.NEEDS_INFO: frozenset({Status.CHECKING, Status.AWAITING_REVIEW, Status.REJECTED, Status.WITHDRAWN}),
+    Status.APPROVED: frozenset(),
+    Status.REJECTED: frozenset(),
+    Status.WITHDRAWN: frozenset(),
+}
+
+
+class IllegalTransition(Exception):
+    def __init__(self, request: UnblockRequest, to: str) -> None:
+        super().__init__(f"request #{request.pk} cannot go from {request.status} to {to}")
+        self.request = request
+        self.to = to
+
+
+def transition(
+    request_id: int, to: str, *, actor: User | None, message: str = "", expected_from: str | None = None
+) -> UnblockRequest:
+    """Move the request to `to`, or raise IllegalTransition.
+
+    `expected_from` lets a caller that showed a person one status refuse to act
+    when somebody else moved the request in the meantime.
+    """
+    with transaction.atomic():
+        request = UnblockRequest.objects.select_for_update().get(pk=request_id)
+        if to not in ALLOWED_TRANSITIONS[request.status] or (
+            expected_from is not None and request.status != expected_from
+        ):
+            raise IllegalTransition(request, to)
+        previous = request.status
+        request.status = to
+        request.save(update_fields=["status", "updated_at"])
+        RequestEvent.objects.create(request=request, actor=actor, from_status=previous, to_status=to, message=message)
+    return request

@@ -1,0 +1,118 @@
+"""An account's request to have outbound port 25 opened, and the record of what happened to it."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account
+
+
+class Status(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    CHECKING = "checking", _("Running automated checks")
+    AWAITING_REVIEW = "awaiting_review", _("Awaiting review")
+    NEEDS_INFO = "needs_info", _("More information needed")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+OPEN_STATUSES = (Status.SUBMITTED, Status.CHECKING, Status.AWAITING_REVIEW, Status.NEEDS_INFO)
+
+
+class UseCase(models.TextChoices):
+    PERSONAL = "personal", _("Personal mail server")
+    TRANSACTIONAL = "transactional", _("Transactional mail (receipts, password resets, alerts)")
+    MARKETING = "marketing", _("Newsletter / marketing")
+    FORWARDING = "forwarding", _("Forwarding for my own users")
+    OTHER = "other", _("Other")
+
+
+class MailSoftware(models.TextChoices):
+    POSTFIX = "postfix", "Postfix"
+    EXIM = "exim", "Exim"
+    EXCHANGE = "exchange", "Microsoft Exchange"
+    SENDMAIL = "sendmail", "Sendmail"
+    OPENSMTPD = "opensmtpd", "OpenSMTPD"
+    HMAILSERVER = "hmailserver", "hMailServer"
+    HARAKA = "haraka", "Haraka"
+    OTHER = "other", _("Other")
+
+
+class UnblockRequestQuerySet(models.QuerySet):
+    def open(self) -> "UnblockRequestQuerySet":
+        return self.filter(status__in=OPEN_STATUSES)
+
+
+class UnblockRequest(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="unblock_requests")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="unblock_requests")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.SUBMITTED)
+    created_at = models.DateTimeField(_("submitted"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    company_name = models.CharField(_("company name"), max_length=200)
+    company_website = models.URLField(_("company website"), max_length=500)
+    sending_domain = models.CharField(_("sending domain"), max_length=253)
+    daily_volume = models.PositiveIntegerField(_("estimated emails per day"))
+    use_case = models.CharField(_("use case"), max_length=20, choices=UseCase.choices)
+    use_case_description = models.TextField(_("what the mail is for"))
+    optin_description = models.TextField(_("how recipients opted in"), blank=True)
+    email_template = models.TextField(_("example email"), blank=True)
+    unsubscribe_url = models.URLField(_("unsubscribe link"), max_length=500, blank=True)
+    mail_software = models.CharField(_("mail server software"), max_length=20, choices=MailSoftware.choices)
+    mail_software_other = models.CharField(_("other software"), max_length=100, blank=True)
+    mail_server_hostname = models.CharField(_("mail server host name"), max_length=253)
+    mail_server_ip = models.GenericIPAddressField(_("sending IP address"))
+    threat_mitigation = models.TextField(_("antivirus and threat mitigation"))
+    aup_accepted_at = models.DateTimeField(_("acceptable-use policy accepted"))
+
+    objects = UnblockRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("unblock request")
+        verbose_name_plural = _("unblock requests")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(status__in=OPEN_STATUSES),
+                name="one_open_request_per_account",
+                violation_error_message=_("This account already has an open request."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.company_name}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class RequestEvent(models.Model):
+    """One line of a request's timeline; written once, never changed."""
+
+    class Kind(models.TextChoices):
+        TRANSITION = "transition", _("Status changed")
+        NOTE = "note", _("Note")
+
+    request = models.ForeignKey(UnblockRequest, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.TRANSITION)
+    from_status = models.CharField(_("from"), max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=Status.choices, blank=True)
+    message = models.TextField(_("message"), blank=True)
+
+    class Meta:
+        verbose_name = _("request event")
+        verbose_name_plural = _("request events")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.from_status} → {self.to_status}"

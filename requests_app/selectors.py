@@ -1,0 +1,52 @@
+"""Reads for customer pages and the API: always scoped to one account."""
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account
+from egress.models import EgressSource, EgressState
+from egress.selectors import desired_egress
+from requests_app.models import UnblockRequest
+
+
+@dataclass(frozen=True)
+class Port25Status:
+    BLOCKED = "blocked"
+    PENDING = "pending"
+    OPEN = "open"
+    REVOKED = "revoked"
+    LABELS = {
+        BLOCKED: _("Blocked"),
+        PENDING: _("Pending review"),
+        OPEN: _("Open"),
+        REVOKED: _("Revoked"),
+    }
+
+    state: str
+    reason: str
+    open_request: UnblockRequest | None
+
+    @property
+    def label(self) -> str:
+        return str(self.LABELS[self.state])
+
+
+def requests_of(account: Account) -> QuerySet[UnblockRequest]:
+    return UnblockRequest.objects.filter(account=account)
+
+
+def port25_status(account: Account) -> Port25Status:
+    """What the customer is told first: can this account send on port 25, and if not, why."""
+    egress = desired_egress(account)
+    open_request = requests_of(account).open().first()
+    if egress.desired == EgressState.ALLOWED:
+        state = Port25Status.OPEN
+    elif open_request is not None:
+        state = Port25Status.PENDING
+    elif egress.source == EgressSource.ABUSE:
+        state = Port25Status.REVOKED
+    else:
+        state = Port25Status.BLOCKED
+    return Port25Status(state=state, reason=egress.reason, open_request=open_request)

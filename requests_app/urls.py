@@ -1,0 +1,10 @@
+from django.urls import path
+
+from requests_app import views
+
+urlpatterns = [
+    path("", views.port25, name="port25"),
+    path("requests/new/", views.request_new, name="request_new"),
+    path("requests/<int:pk>/", views.request_detail, name="request_detail"),
+    path("requests/<int:pk>/withdraw/", views.request_withdraw, name="request_withdraw"),
+]

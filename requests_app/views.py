@@ -1,0 +1,93 @@
+"""Customer pages: the port-25 status, filing a request, following it."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import Account
+from accounts.selectors import account_of
+from requests_app.forms import UnblockRequestForm
+from requests_app.lifecycle import IllegalTransition
+from requests_app.selectors import port25_status, requests_of
+from requests_app.services import RequestNotAllowed, ensure_can_file, submit_request, withdraw_request
+from requests_app.use_case_rules import rules_for_browser
+
+
+def customer_view(view):
+    """Signed in and acting for an account; the account is passed to the view."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        account = account_of(request.user)
+        if account is None:
+            raise Http404(_("This login does not act for a customer account."))
+        return view(request, account, *args, **kwargs)
+
+    return wrapper
+
+
+@customer_view
+def port25(request: HttpRequest, account: Account) -> HttpResponse:
+    return render(
+        request,
+        "requests_app/port25.html",
+        {"account": account, "status": port25_status(account), "requests": requests_of(account)[:10]},
+    )
+
+
+@customer_view
+@require_http_methods(["GET", "POST"])
+def request_new(request: HttpRequest, account: Account) -> HttpResponse:
+    try:
+        ensure_can_file(account)
+    except RequestNotAllowed as exc:
+        messages.info(request, str(exc))
+        return redirect("port25")
+    form = UnblockRequestForm(request.POST or None, account=account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            unblock_request = submit_request(account, request.user, form.cleaned_data)
+        except RequestNotAllowed as exc:
+            messages.error(request, str(exc))
+            return redirect("port25")
+        messages.success(request, _("Your request is filed. We will email you when it is decided."))
+        return redirect("request_detail", pk=unblock_request.pk)
+    return render(
+        request,
+        "requests_app/request_form.html",
+        {"form": form, "account": account, "use_case_rules": rules_for_browser()},
+    )
+
+
+@customer_view
+def request_detail(request: HttpRequest, account: Account, pk: int) -> HttpResponse:
+    unblock_request = get_object_or_404(requests_of(account), pk=pk)
+    return render(
+        request,
+        "requests_app/request_detail.html",
+        {
+            "account": account,
+            "req": unblock_request,
+            "events": unblock_request.events.select_related("actor"),
+            "missing": account.missing_verifications(),
+        },
+    )
+
+
+@customer_view
+@require_POST
+def request_withdraw(request: HttpRequest, account: Account, pk: int) -> HttpResponse:
+    unblock_request = get_object_or_404(requests_of(account), pk=pk)
+    try:
+        withdraw_request(unblock_request, request.user)
+    except IllegalTransition:
+        messages.error(request, _("This request is already closed and cannot be withdrawn."))
+    else:
+        messages.success(request, _("Your request is withdrawn."))
+    return redirect("request_detail", pk=pk)

@@ -1,0 +1,112 @@
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.services import record_server, register_customer
+from tests.dns_server import LoopbackDNS
+
+# The public DNS the tests see: a few global addresses, and names that point inside.
+TEST_ZONE = """
+example.com.            60 IN A     93.184.215.14
+example.com.            60 IN AAAA  2606:2800:21f:cb07:6820:80da:af6b:8b2c
+www.example.com.        60 IN A     93.184.215.14
+shop.example.org.       60 IN A     93.184.215.15
+news.example.net.       60 IN A     93.184.215.16
+private.example.com.    60 IN A     10.1.2.3
+loopback.example.com.   60 IN A     127.0.0.1
+cgnat.example.com.      60 IN A     100.64.1.1
+mapped.example.com.     60 IN AAAA  ::ffff:a00:1
+mixed.example.com.      60 IN A     93.184.215.14
+mixed.example.com.      60 IN A     192.168.1.1
+noaddress.example.com.  60 IN TXT   "v=spf1 -all"
+"""
+
+PASSWORD = "correct horse battery staple"
+CUSTOMER_IPS = ["198.51.100.7", "2001:db8::7"]
+OTHER_IPS = ["198.51.100.8"]
+
+
+@pytest.fixture(scope="session")
+def loopback_dns():
+    server = LoopbackDNS().start()
+    server.resolver.add(TEST_ZONE)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _dns_through_loopback(settings, loopback_dns):
+    """Every lookup the code makes goes to the loopback server, never to the Internet."""
+    settings.PORTAL_DNS_NAMESERVERS = [loopback_dns.nameserver]
+    settings.PORTAL_DNS_TIMEOUT = 2.0
+
+
+def make_customer(email: str, account_name: str, server_id: str, ips: list[str]) -> User:
+    user = register_customer(email, PASSWORD, account_name)
+    record_server(user.membership.account, server_id, f"{server_id}.example.com", ips)
+    return user
+
+
+@pytest.fixture
+def customer(db) -> User:
+    return make_customer("alice@acme.test", "Acme", "vm-acme-1", CUSTOMER_IPS)
+
+
+@pytest.fixture
+def account(customer):
+    return customer.membership.account
+
+
+@pytest.fixture
+def other_customer(db) -> User:
+    return make_customer("bob@globex.test", "Globex", "vm-globex-1", OTHER_IPS)
+
+
+@pytest.fixture
+def customer_client(client, customer):
+    client.force_login(customer)
+    return client
+
+
+@pytest.fixture
+def api_client(customer) -> APIClient:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=customer).key}")
+    return api
+
+
+def answers(**overrides) -> dict:
+    """Valid answers for a small personal mail server of the `customer` fixture."""
+    data = {
+        "company_name": "Acme",
+        "company_website": "https://example.com",
+        "sending_domain": "example.com",
+        "daily_volume": 20,
+        "use_case": "personal",
+        "use_case_description": "Family mail server for five people.",
+        "optin_description": "",
+        "email_template": "",
+        "unsubscribe_url": "",
+        "mail_software": "postfix",
+        "mail_software_other": "",
+        "mail_server_hostname": "mail.example.com",
+        "mail_server_ip": CUSTOMER_IPS[0],
+        "threat_mitigation": "ClamAV on all mail, rspamd outbound, fail2ban on SASL.",
+        "accept_aup": True,
+    }
+    data.update(overrides)
+    return data
+
+
+def marketing_answers(**overrides) -> dict:
+    return answers(
+        use_case="marketing",
+        daily_volume=5000,
+        use_case_description="Monthly newsletter to our customers.",
+        optin_description="Double opt-in from the sign-up form on example.com.",
+        email_template="<p>Hello {name}</p><p>Acme, 1 Main St, Springfield</p>"
+        '<a href="https://example.com/unsubscribe">Unsubscribe</a>',
+        unsubscribe_url="https://example.com/unsubscribe",
+        **overrides,
+    )

@@ -1,0 +1,58 @@
+"""A real DNS server on loopback (dnslib) answering from a small in-memory zone."""
+
+from collections import defaultdict
+
+from dnslib import QTYPE, RCODE, RR, DNSRecord
+from dnslib.server import BaseResolver, DNSLogger, DNSServer
+
+
+class ZoneResolver(BaseResolver):
+    """Authoritative answers from records; unknown names are NXDOMAIN, known names without the type NOERROR."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, list[RR]] = defaultdict(list)
+
+    def add(self, zone_text: str) -> None:
+        for rr in RR.fromZone(zone_text):
+            self.records[str(rr.rname).lower()].append(rr)
+
+    def clear(self) -> None:
+        self.records.clear()
+
+    def resolve(self, request: DNSRecord, handler: object) -> DNSRecord:
+        reply = request.reply()
+        qname = str(request.q.qname).lower()
+        qtype = QTYPE[request.q.qtype]
+        if qname not in self.records:
+            reply.header.rcode = RCODE.NXDOMAIN
+            return reply
+        for rr in self.records[qname]:
+            if qtype in ("ANY", QTYPE[rr.rtype]):
+                reply.add_answer(rr)
+        return reply
+
+
+class LoopbackDNS:
+    """Start with `start()`; answers on 127.0.0.1 at `.port` over UDP and TCP until `stop()`."""
+
+    def __init__(self) -> None:
+        self.resolver = ZoneResolver()
+        quiet = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)
+        self.udp = DNSServer(self.resolver, address="127.0.0.1", port=0, logger=quiet)
+        self.port = self.udp.server.server_address[1]
+        self.tcp = DNSServer(self.resolver, address="127.0.0.1", port=self.port, tcp=True, logger=quiet)
+
+    @property
+    def nameserver(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> "LoopbackDNS":
+        self.udp.start_thread()
+        self.tcp.start_thread()
+        return self
+
+    def stop(self) -> None:
+        self.udp.stop()
+        self.tcp.stop()
+        self.udp.server.server_close()
+        self.tcp.server.server_close()
