@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
@@ -30,3 +31,13 @@ class PlatformTokenAuthentication(authentication.BaseAuthentication):
 class IsPlatform(permissions.BasePermission):
     def has_permission(self, request: Request, view: object) -> bool:
         return isinstance(request.auth, PlatformToken)
+
+
+class PlatformTokenScheme(OpenApiAuthenticationExtension):
+    """Describes the platform's bearer token in the OpenAPI schema."""
+
+    target_class = PlatformTokenAuthentication
+    name = "platformToken"
+
+    def get_security_definition(self, auto_schema: object) -> dict:
+        return {"type": "http", "scheme": "bearer"}

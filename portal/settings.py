@@ -143,6 +143,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Request.status and the timeline's from/to share one choice set: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"RequestStatusEnum": "requests_app.models.Status"},
 }
 
 CELERY_BROKER_URL = env.str("PORTAL_BROKER_URL", default="filesystem://")
@@ -179,4 +181,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("PORTAL_LOG_LEVEL", default="INFO")},
+    # Django's own console handler would print every line a second time through the root.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }

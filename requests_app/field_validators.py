@@ -4,7 +4,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 
 from verification.hostnames import normalise_hostname
@@ -15,8 +14,6 @@ from verification.public_address import (
     ip_literal,
     public_addresses,
 )
-
-_url_syntax = URLValidator(schemes=["http", "https"])
 
 
 def validate_public_host(host: str) -> None:
@@ -42,12 +39,13 @@ def validate_public_host(host: str) -> None:
 
 
 def validate_public_url(value: str) -> None:
-    """An http(s) URL whose host is on the public Internet."""
-    scheme = urlsplit(value).scheme.lower()
-    if scheme not in ("http", "https"):
+    """An http(s) URL whose host is on the public Internet (its syntax is the URL field's job)."""
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        raise ValidationError(_("Enter a full web address, for example https://example.com."), code="invalid") from exc
+    if parts.scheme.lower() not in ("http", "https"):
         raise ValidationError(_("Enter a web address starting with https:// or http://."), code="scheme")
-    _url_syntax(value)
-    parts = urlsplit(value)
     if parts.username or parts.password:
         raise ValidationError(_("Leave the user name and password out of the address."), code="credentials")
     validate_public_host(parts.hostname or "")

@@ -36,6 +36,21 @@ def volume_validators() -> list:
 
 
 class UnblockRequestForm(forms.ModelForm):
+    company_website = forms.URLField(
+        label=_("Company website"),
+        max_length=500,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://example.com"}),
+        error_messages={"invalid": _("Enter a full web address, for example https://example.com.")},
+    )
+    unsubscribe_url = forms.URLField(
+        label=_("Unsubscribe link"),
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://example.com/unsubscribe"}),
+        error_messages={"invalid": _("Enter a full web address, for example https://example.com/unsubscribe.")},
+    )
     mail_server_ip = forms.GenericIPAddressField(
         label=_("Sending IP address"),
         help_text=_("The public IP of your server that will connect to other mail servers on port 25."),
@@ -69,8 +84,6 @@ class UnblockRequestForm(forms.ModelForm):
             "optin_description": forms.Textarea(attrs={"rows": 3}),
             "email_template": forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
             "threat_mitigation": forms.Textarea(attrs={"rows": 4}),
-            "company_website": forms.URLInput(attrs={"placeholder": "https://example.com"}),
-            "unsubscribe_url": forms.URLInput(attrs={"placeholder": "https://example.com/unsubscribe"}),
             "sending_domain": forms.TextInput(attrs={"placeholder": "example.com"}),
             "mail_server_hostname": forms.TextInput(attrs={"placeholder": "mail.example.com"}),
         }
@@ -83,10 +96,6 @@ class UnblockRequestForm(forms.ModelForm):
             "threat_mitigation": _(
                 "Antivirus, outbound spam filtering, rate limits, how you detect a compromised account."
             ),
-        }
-        error_messages = {
-            "company_website": {"invalid": _("Enter a full web address, for example https://example.com.")},
-            "unsubscribe_url": {"invalid": _("Enter a full web address, for example https://example.com/unsubscribe.")},
         }
 
     def __init__(self, *args, account: Account, **kwargs) -> None:

@@ -36,10 +36,17 @@ def loopback_dns():
 
 
 @pytest.fixture(autouse=True)
-def _dns_through_loopback(settings, loopback_dns):
+def _test_settings(settings, loopback_dns):
     """Every lookup the code makes goes to the loopback server, never to the Internet."""
     settings.PORTAL_DNS_NAMESERVERS = [loopback_dns.nameserver]
     settings.PORTAL_DNS_TIMEOUT = 2.0
+    # A deliberately slow hash protects real passwords; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Hashed file names need collectstatic; tests serve the source files as they are.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 def make_customer(email: str, account_name: str, server_id: str, ips: list[str]) -> User:
@@ -100,7 +107,7 @@ def answers(**overrides) -> dict:
 
 
 def marketing_answers(**overrides) -> dict:
-    return answers(
+    data = answers(
         use_case="marketing",
         daily_volume=5000,
         use_case_description="Monthly newsletter to our customers.",
@@ -108,5 +115,6 @@ def marketing_answers(**overrides) -> dict:
         email_template="<p>Hello {name}</p><p>Acme, 1 Main St, Springfield</p>"
         '<a href="https://example.com/unsubscribe">Unsubscribe</a>',
         unsubscribe_url="https://example.com/unsubscribe",
-        **overrides,
     )
+    data.update(overrides)
+    return data

@@ -39,13 +39,13 @@ def normalise_hostname(value: str) -> str:
     labels = ascii_name.split(".")
     if len(ascii_name) > 253 or not all(_LABEL.match(label) for label in labels):
         raise ValidationError(_("“%(name)s” is not a valid host name."), params={"name": value})
+    if any(ascii_name == s or ascii_name.endswith("." + s) for s in INTERNAL_SUFFIXES):
+        raise ValidationError(
+            _("“%(name)s” is an internal name; give the public name of the host."), params={"name": value}
+        )
     if len(labels) < 2 or labels[-1].isdigit():
         raise ValidationError(
             _("“%(name)s” is not a fully qualified public name (for example mail.example.com)."),
             params={"name": value},
-        )
-    if any(ascii_name == s or ascii_name.endswith("." + s) for s in INTERNAL_SUFFIXES):
-        raise ValidationError(
-            _("“%(name)s” is an internal name; give the public name of the host."), params={"name": value}
         )
     return ascii_name

@@ -1,0 +1,31 @@
+"""The demo data command gives a newcomer working log-ins, and refuses to run in production."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.management.commands.seed_demo import CUSTOMER_EMAIL, DEMO_PASSWORD, REVIEWER_EMAIL
+from accounts.models import User
+from accounts.selectors import active_addresses
+
+
+def test_demo_users_can_sign_in_and_rerunning_changes_nothing(client, db, settings, capsys):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert CUSTOMER_EMAIL in out and DEMO_PASSWORD in out
+    assert User.objects.filter(email__in=[CUSTOMER_EMAIL, REVIEWER_EMAIL]).count() == 2
+    assert client.login(email=CUSTOMER_EMAIL, password=DEMO_PASSWORD)
+    customer = User.objects.get(email=CUSTOMER_EMAIL)
+    assert active_addresses(customer.membership.account)
+    reviewer = User.objects.get(email=REVIEWER_EMAIL)
+    assert reviewer.is_staff and not reviewer.is_superuser
+    assert reviewer.has_perm("requests_app.view_unblockrequest")
+    assert not reviewer.has_perm("requests_app.delete_unblockrequest")
+
+
+def test_refused_when_debug_is_off(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--force"):
+        call_command("seed_demo")
+    assert not User.objects.exists()
