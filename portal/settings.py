@@ -164,6 +164,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("PORTAL_TASKS_EAGER", default=False)
 CELERY_TIMEZONE = "UTC"
+# Periodic tasks; each app's section below adds its entries.
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 
 # Checks and forms: which resolvers answer DNS questions, and which networks a
 # customer-named host may resolve to although they are not public (tests only).
