@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Account, Membership, PlatformToken, Server, ServerAddress, User
+from accounts.models import Account, CustomerToken, Membership, PlatformToken, Server, ServerAddress, User
 
 
 @admin.register(User)
@@ -87,10 +87,23 @@ class PlatformTokenAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        token, raw = PlatformToken.issue(obj.name)
+        token, raw = PlatformToken.issue(name=obj.name)
         obj.pk, obj.digest = token.pk, token.digest
         self.message_user(
             request,
             _("Token for %(name)s: %(raw)s — copy it now, it is not shown again.") % {"name": obj.name, "raw": raw},
             messages.WARNING,
         )
+
+
+@admin.register(CustomerToken)
+class CustomerTokenAdmin(admin.ModelAdmin):
+    """Staff can see and revoke customers' tokens, never read them (only digests are stored)."""
+
+    list_display = ["user", "name", "created_at", "last_used_at", "revoked_at"]
+    search_fields = ["user__email", "name"]
+    fields = ["user", "name", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["user", "name", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Account, Server
-from accounts.platform_auth import IsPlatform, PlatformTokenAuthentication
 from accounts.services import ServerOwnedElsewhere, delete_server, record_server
+from accounts.token_auth import IsPlatform, PlatformTokenAuthentication
 from verification.hostnames import normalise_hostname
 
 

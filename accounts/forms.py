@@ -26,3 +26,9 @@ class SignupForm(forms.Form):
         password = self.cleaned_data["password"]
         password_validation.validate_password(password, User(email=self.cleaned_data.get("email", "")))
         return password
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Token name"), max_length=100, help_text=_("Where you will use it, e.g. “deploy script”.")
+    )

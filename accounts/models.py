@@ -189,24 +189,43 @@ class ServerAddress(models.Model):
         return self.ip
 
 
-class PlatformTokenQuerySet(models.QuerySet):
-    def matching(self, raw: str) -> "PlatformTokenQuerySet":
-        return self.filter(digest=PlatformToken.digest_of(raw), revoked_at__isnull=True)
+class HashedTokenQuerySet(models.QuerySet):
+    def matching(self, raw: str) -> "HashedTokenQuerySet":
+        return self.filter(digest=self.model.digest_of(raw), revoked_at__isnull=True)
 
 
-class PlatformToken(models.Model):
-    """A credential of the cloud platform, which reports servers as they are created and deleted.
+class HashedToken(models.Model):
+    """An API credential of which only a digest is stored: a leaked database leaks no working token."""
 
-    Only a digest is stored: a leaked database does not leak working tokens.
-    """
-
-    name = models.CharField(_("name"), max_length=100)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
-    objects = PlatformTokenQuerySet.as_manager()
+    objects = HashedTokenQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @staticmethod
+    def digest_of(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, **fields: object) -> tuple["HashedToken", str]:
+        """Create a token; the raw value is returned once and never stored."""
+        raw = secrets.token_urlsafe(32)
+        return cls.objects.create(digest=cls.digest_of(raw), **fields), raw
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class PlatformToken(HashedToken):
+    """A credential of the cloud platform, which reports servers as they are created and deleted."""
+
+    name = models.CharField(_("name"), max_length=100)
 
     class Meta:
         verbose_name = _("platform API token")
@@ -215,12 +234,17 @@ class PlatformToken(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @staticmethod
-    def digest_of(raw: str) -> str:
-        return hashlib.sha256(raw.encode()).hexdigest()
 
-    @classmethod
-    def issue(cls, name: str) -> tuple["PlatformToken", str]:
-        """Create a token; the raw value is returned once and never stored."""
-        raw = secrets.token_urlsafe(32)
-        return cls.objects.create(name=name, digest=cls.digest_of(raw)), raw
+class CustomerToken(HashedToken):
+    """A customer's credential for the REST API, created and revoked on their API page."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("customer API token")
+        verbose_name_plural = _("customer API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.name}"

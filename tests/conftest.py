@@ -1,8 +1,7 @@
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import CustomerToken, User
 from accounts.services import record_server, register_customer
 from tests.dns_server import LoopbackDNS
 
@@ -79,7 +78,7 @@ def customer_client(client, customer):
 @pytest.fixture
 def api_client(customer) -> APIClient:
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=customer).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {CustomerToken.issue(user=customer, name='tests')[1]}")
     return api
 
 

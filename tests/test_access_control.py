@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.models import CustomerToken
 from requests_app.models import RequestEvent, Status, UnblockRequest
 from requests_app.services import submit_request
 from tests.conftest import PASSWORD, answers
@@ -57,7 +57,7 @@ def client_for(user, endpoint: Endpoint, client):
     """The way a person reaches `endpoint`: a session for pages, a token for the API."""
     if endpoint.api:
         api = APIClient()
-        api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+        api.credentials(HTTP_AUTHORIZATION=f"Token {CustomerToken.issue(user=user, name='t')[1]}")
         return api
     client.force_login(user)
     return client

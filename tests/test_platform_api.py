@@ -5,10 +5,9 @@ import uuid
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.models import PlatformToken, Server, ServerAddress
+from accounts.models import CustomerToken, PlatformToken, Server, ServerAddress
 
 
 def server_url(external_id: str) -> str:
@@ -17,7 +16,7 @@ def server_url(external_id: str) -> str:
 
 @pytest.fixture
 def platform_token(db) -> tuple[PlatformToken, str]:
-    return PlatformToken.issue("cloud platform")
+    return PlatformToken.issue(name="cloud platform")
 
 
 @pytest.fixture
@@ -210,7 +209,7 @@ def test_token_use_is_recorded(platform, platform_token, account):
 
 def test_customer_drf_token_is_not_accepted(customer, account):
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=customer).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {CustomerToken.issue(user=customer, name='t')[1]}")
 
     assert api.get(server_url("vm-acme-1")).status_code == 401
     assert api.put(server_url("vm-new"), payload(account), format="json").status_code == 401
@@ -220,7 +219,7 @@ def test_customer_drf_token_is_not_accepted(customer, account):
 
 def test_customer_drf_token_as_bearer_is_not_accepted(customer, account):
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {Token.objects.create(user=customer).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {CustomerToken.issue(user=customer, name='t')[1]}")
 
     assert api.put(server_url("vm-new"), payload(account), format="json").status_code == 401
 
@@ -252,8 +251,8 @@ def test_token_is_stored_only_as_its_digest(platform_token):
 
 
 def test_issued_tokens_differ(db):
-    _first, raw_first = PlatformToken.issue("one")
-    _second, raw_second = PlatformToken.issue("two")
+    _first, raw_first = PlatformToken.issue(name="one")
+    _second, raw_second = PlatformToken.issue(name="two")
 
     assert raw_first != raw_second
     assert len(raw_first) >= 32
