@@ -3,6 +3,8 @@ import ipaddress
 from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.urls import reverse_lazy
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
@@ -58,6 +60,11 @@ class UnblockRequestForm(forms.ModelForm):
     )
     accept_aup = forms.BooleanField(
         label=_("I have read and accept the acceptable-use policy"),
+        help_text=format_lazy(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>',
+            reverse_lazy("acceptable_use"),
+            _("Read the acceptable-use policy"),
+        ),
         error_messages={"required": _("You must accept the acceptable-use policy to file a request.")},
     )
 

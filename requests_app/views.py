@@ -32,6 +32,10 @@ def customer_view(view):
     return wrapper
 
 
+def acceptable_use(request: HttpRequest) -> HttpResponse:
+    return render(request, "requests_app/aup.html")
+
+
 @customer_view
 def port25(request: HttpRequest, account: Account) -> HttpResponse:
     return render(

@@ -116,3 +116,8 @@ def test_anonymous_visitor_is_sent_to_sign_in(client):
     response = client.get(URL)
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+def test_policy_is_linked_from_the_form_and_readable_without_signing_in(customer_client, client):
+    assert reverse("acceptable_use").encode() in customer_client.get(URL).content
+    assert b"open relays" in client.get(reverse("acceptable_use")).content
