@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account, Membership, Server, ServerAddress, User
+from accounts.signals import inventory_changed
 
 
 class ServerOwnedElsewhere(ValueError):
@@ -26,7 +27,8 @@ def record_server(account: Account, external_id: str, hostname: str, ips: Iterab
     """Create or update a server and make its active addresses exactly `ips`.
 
     An address that another server still holds is released from it first: the
-    platform is the authority on who holds an IP now.
+    platform is the authority on who holds an IP now. `inventory_changed` is sent inside the
+    transaction, so what receivers write (the egress outbox) commits with the change.
     """
     server, created = Server.objects.select_for_update().get_or_create(
         external_id=external_id, defaults={"account": account, "hostname": hostname}
@@ -46,8 +48,15 @@ def record_server(account: Account, external_id: str, hostname: str, ips: Iterab
             address.released_at = now
             address.save(update_fields=["released_at"])
     new_ips = wanted - current.keys()
-    ServerAddress.objects.active().filter(ip__in=new_ips).update(released_at=now)
+    taken = ServerAddress.objects.active().filter(ip__in=new_ips)
+    previous_holders = set(taken.values_list("server__account_id", flat=True))
+    taken.update(released_at=now)
     ServerAddress.objects.bulk_create(ServerAddress(server=server, ip=ip, assigned_at=now) for ip in new_ips)
+    changed = new_ips | (current.keys() - wanted)
+    if changed:
+        inventory_changed.send(
+            sender=Server, account_ids=sorted({account.pk, *previous_holders}), addresses=sorted(changed)
+        )
     return server
 
 
@@ -55,6 +64,9 @@ def record_server(account: Account, external_id: str, hostname: str, ips: Iterab
 def delete_server(server: Server) -> None:
     """Mark a server deleted and release its addresses; history stays for abuse matching."""
     now = timezone.now()
+    released = sorted(server.addresses.active().values_list("ip", flat=True))
     server.addresses.active().update(released_at=now)
     server.deleted_at = now
     server.save(update_fields=["deleted_at"])
+    if released:
+        inventory_changed.send(sender=Server, account_ids=[server.account_id], addresses=released)

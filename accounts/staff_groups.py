@@ -8,8 +8,9 @@ ABUSE_DESK = "Abuse desk"
 # (app_label, model) -> actions; models of apps that are not installed yet are skipped.
 _ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
     SUPPORT_REVIEWER: {
-        ("requests_app", "unblockrequest"): ("view", "change"),
+        ("requests_app", "unblockrequest"): ("view", "review"),
         ("requests_app", "requestevent"): ("view",),
+        ("requests_app", "reasontemplate"): ("view", "add", "change"),
         ("accounts", "account"): ("view", "change"),
         ("accounts", "server"): ("view",),
         ("accounts", "serveraddress"): ("view",),
@@ -20,7 +21,8 @@ _ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
         ("accounts", "server"): ("view",),
         ("accounts", "serveraddress"): ("view",),
         ("requests_app", "unblockrequest"): ("view",),
-        ("egress", "accountegress"): ("view",),
+        ("egress", "accountegress"): ("view", "decide"),
+        ("egress", "egresschange"): ("view",),
     },
 }
 

@@ -1,21 +1,151 @@
-from django.contrib import admin
+"""Staff views of the egress state. Nothing here edits a row: decisions go through set_desired_state."""
 
-from egress.models import AccountEgress
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from egress import outbox
+from egress.forms import DecisionForm
+from egress.models import AccountEgress, ChangeStatus, EgressChange, EgressSource, EgressTarget
+from egress.selectors import OPEN, decisions, open_changes
+from egress.services import set_desired_state
+
+DECIDE_PERMISSION = "egress.decide_accountegress"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+def _table(headers: list, rows: list[tuple]) -> str:
+    if not rows:
+        return _("None")
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
+    body = format_html_join(
+        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows)
+    )
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
 
 
 @admin.register(AccountEgress)
-class AccountEgressAdmin(admin.ModelAdmin):
-    """Read-only here: the desired state changes through decisions, never by editing the row."""
-
-    list_display = ["account", "desired", "source", "changed_at"]
+class AccountEgressAdmin(ReadOnlyAdmin):
+    list_display = ["account", "desired", "source", "changed_at", "owed", "failed"]
     list_filter = ["desired", "source"]
-    search_fields = ["account__name"]
+    list_select_related = ["account"]
+    search_fields = ["account__name", "account__reference"]
+    fields = ["account", "desired", "source", "reason", "changed_at", "history", "owed_changes"]
+    readonly_fields = fields
 
-    def has_add_permission(self, request) -> bool:
-        return False
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AccountEgress]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                open_count=Count("account__egress_changes", filter=Q(account__egress_changes__status__in=OPEN)),
+                failed_count=Count(
+                    "account__egress_changes", filter=Q(account__egress_changes__status=ChangeStatus.FAILED)
+                ),
+            )
+        )
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+    @admin.display(description=_("changes not applied"), ordering="open_count")
+    def owed(self, obj: AccountEgress) -> int:
+        return obj.open_count
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    @admin.display(description=_("failed changes"), ordering="failed_count")
+    def failed(self, obj: AccountEgress) -> int:
+        return obj.failed_count
+
+    @admin.display(description=_("history"))
+    def history(self, obj: AccountEgress) -> str:
+        rows = [
+            (
+                d.decided_at,
+                d.get_from_state_display(),
+                d.get_to_state_display(),
+                d.get_source_display(),
+                d.actor or "—",
+                d.reason,
+            )
+            for d in decisions(obj.account)
+        ]
+        return _table([_("when"), _("from"), _("to"), _("source"), _("by"), _("reason")], rows)
+
+    @admin.display(description=_("changes not applied yet"))
+    def owed_changes(self, obj: AccountEgress) -> str:
+        rows = [
+            (c.target, c.get_status_display(), c.attempts, c.next_attempt_at, c.last_error or "—", c.created_at)
+            for c in open_changes(obj.account)
+        ]
+        return _table([_("target"), _("status"), _("attempts"), _("next attempt"), _("last error"), _("created")], rows)
+
+    def get_urls(self) -> list:
+        decide = self.admin_site.admin_view(self.decide_view)
+        return [path("decide/", decide, name="egress_accountegress_decide"), *super().get_urls()]
+
+    def decide_view(self, request: HttpRequest) -> HttpResponse:
+        """Block or unblock by hand, with a reason: the same path as every other decision."""
+        if not request.user.has_perm(DECIDE_PERMISSION):
+            raise PermissionDenied
+        form = DecisionForm(request.POST or None, initial={"account": request.GET.get("account")})
+        if request.method == "POST" and form.is_valid():
+            account = form.cleaned_data["account"]
+            egress = set_desired_state(
+                account,
+                form.cleaned_data["state"],
+                source=EgressSource.STAFF,
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+            self.message_user(
+                request,
+                _("Port 25 of %(account)s is now %(state)s.")
+                % {"account": account, "state": egress.get_desired_display()},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:egress_accountegress_change", args=[egress.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Block or unblock port 25"),
+            "form": form,
+        }
+        return render(request, "admin/egress/decide.html", context)
+
+
+@admin.register(EgressChange)
+class EgressChangeAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "target", "account", "status", "attempts", "next_attempt_at", "short_error"]
+    list_filter = ["status", "target"]
+    list_select_related = ["account"]
+    search_fields = ["account__name", "=key"]
+    actions = ["retry"]
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj: EgressChange) -> str:
+        return obj.last_error[:120]
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(DECIDE_PERMISSION)
+
+    @admin.action(description=_("Retry the selected changes now"), permissions=["retry"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[EgressChange]) -> None:
+        count = outbox.retry_now(queryset)
+        self.message_user(request, _("%(n)d change(s) queued again.") % {"n": count}, messages.SUCCESS)
+
+
+@admin.register(EgressTarget)
+class EgressTargetAdmin(ReadOnlyAdmin):
+    list_display = ["name", "reconciled_at", "last_added", "last_removed", "last_error"]

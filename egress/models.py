@@ -1,5 +1,12 @@
-"""The desired port-25 state of each account: the truth the firewall is made to match."""
+"""The desired port-25 state of each account: the truth the firewall is made to match.
 
+Beside it: the decisions' history, the outbox of changes each enforcement target still
+owes, each target's reconciliation status, and the `simulated` backend's firewall table.
+"""
+
+import uuid
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +38,100 @@ class AccountEgress(models.Model):
     class Meta:
         verbose_name = _("account egress")
         verbose_name_plural = _("account egress")
+        permissions = [("decide_accountegress", _("Can block or unblock port 25 by hand"))]
 
     def __str__(self) -> str:
         return f"{self.account}: {self.get_desired_display()}"
+
+
+class EgressDecision(models.Model):
+    """One decision about an account's port 25. Append-only: nothing updates or deletes these rows."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="egress_decisions")
+    from_state = models.CharField(_("from"), max_length=10, choices=EgressState.choices)
+    to_state = models.CharField(_("to"), max_length=10, choices=EgressState.choices)
+    source = models.CharField(_("source"), max_length=10, choices=EgressSource.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("egress decision")
+        verbose_name_plural = _("egress decisions")
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.from_state} → {self.to_state}"
+
+
+class ChangeStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPLIED = "applied", _("Applied")
+    FAILED = "failed", _("Failed")
+
+
+class EgressChange(models.Model):
+    """An outbox row: a target owes a sync of these addresses (written in the deciding transaction).
+
+    The row names addresses, not their state: whoever applies it reads the state at that moment,
+    so rows may be applied late, twice or out of order and the firewall still ends right.
+    """
+
+    key = models.UUIDField(_("idempotency key"), default=uuid.uuid4, unique=True, editable=False)
+    target = models.CharField(_("target"), max_length=100)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="egress_changes")
+    addresses = models.JSONField(_("addresses"), default=list, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=ChangeStatus.choices, default=ChangeStatus.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    applied_at = models.DateTimeField(_("applied"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("egress change")
+        verbose_name_plural = _("egress changes (outbox)")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["target", "status", "next_attempt_at"], name="egress_change_due")]
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.account} ({self.get_status_display()})"
+
+
+class EgressTarget(models.Model):
+    """An enforcement point named in settings. Its row is locked while the target is written to,
+    so applies and reconciliations of one target never interleave; others are not held up."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    reconciled_at = models.DateTimeField(_("last reconciled"), null=True, blank=True)
+    last_added = models.PositiveIntegerField(_("allowed by the last reconciliation"), default=0)
+    last_removed = models.PositiveIntegerField(_("removed by the last reconciliation"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("enforcement target")
+        verbose_name_plural = _("enforcement targets")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SimulatedAllowance(models.Model):
+    """The `simulated` backend's firewall: an address allowed to reach tcp/25 through a target."""
+
+    target = models.CharField(max_length=100)
+    ip = models.GenericIPAddressField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["target", "ip"], name="one_allowance_per_target_ip")]
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.ip}"

@@ -1,7 +1,16 @@
-"""Reads of the desired egress state; an account without a row is blocked."""
+"""Reads of the egress state: desired (the database), owed (the outbox) and actual (the targets)."""
 
-from accounts.models import Account
-from egress.models import AccountEgress, EgressSource, EgressState
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import Account, ServerAddress
+from egress.adapters import EgressError
+from egress.models import AccountEgress, ChangeStatus, EgressChange, EgressDecision, EgressSource, EgressState
+from egress.targets import adapter_for, target_names
+
+OPEN = (ChangeStatus.PENDING, ChangeStatus.FAILED)
 
 
 def desired_egress(account: Account) -> AccountEgress:
@@ -10,3 +19,83 @@ def desired_egress(account: Account) -> AccountEgress:
         return account.egress
     except AccountEgress.DoesNotExist:
         return AccountEgress(account=account, desired=EgressState.BLOCKED, source=EgressSource.DEFAULT)
+
+
+def _held() -> QuerySet[ServerAddress]:
+    # Unordered: sorting 200,000 addresses would be a third of a reconciliation's database time.
+    return ServerAddress.objects.active().filter(server__deleted_at__isnull=True).order_by()
+
+
+def _held_by_allowed() -> QuerySet[ServerAddress]:
+    allowed = AccountEgress.objects.filter(desired=EgressState.ALLOWED).values("account_id")
+    return _held().filter(server__account_id__in=allowed)
+
+
+def allowed_addresses() -> set[str]:
+    """Every address that may reach tcp/25 now: the active addresses of allowed accounts."""
+    return set(_held_by_allowed().values_list("ip", flat=True))
+
+
+def allowed_among(addresses: Iterable[str]) -> set[str]:
+    """Which of these addresses an allowed account holds now (whoever held them before)."""
+    return set(_held_by_allowed().filter(ip__in=list(addresses)).values_list("ip", flat=True))
+
+
+def addresses_of(account_ids: Iterable[int]) -> set[str]:
+    return set(_held().filter(server__account_id__in=list(account_ids)).values_list("ip", flat=True))
+
+
+def decisions(account: Account) -> QuerySet[EgressDecision]:
+    return EgressDecision.objects.filter(account=account).select_related("actor")
+
+
+def open_changes(account: Account | None = None) -> QuerySet[EgressChange]:
+    """Outbox rows not applied yet: pending (to be retried) or failed (gave up; reconciliation settles them)."""
+    changes = EgressChange.objects.filter(status__in=OPEN)
+    return changes.filter(account=account) if account is not None else changes
+
+
+def targets_with_due_changes() -> list[str]:
+    due = EgressChange.objects.filter(status=ChangeStatus.PENDING, next_attempt_at__lte=timezone.now())
+    configured = set(target_names())
+    return sorted(set(due.values_list("target", flat=True).distinct()) & configured)
+
+
+def egress_report(account: Account) -> dict:
+    """Desired state, the actual state of each address on each target, and the changes still owed."""
+    egress = desired_egress(account)
+    addresses = sorted(addresses_of([account.pk]))
+    targets = []
+    for name in target_names():
+        try:
+            actual = adapter_for(name).allowed()
+        except EgressError as exc:
+            targets.append({"target": name, "error": str(exc), "addresses": {}, "in_sync": False})
+            continue
+        states = {ip: EgressState.ALLOWED.value if ip in actual else EgressState.BLOCKED.value for ip in addresses}
+        in_sync = all(state == egress.desired for state in states.values())
+        targets.append({"target": name, "error": "", "addresses": states, "in_sync": in_sync})
+    return {
+        "account": {"reference": str(account.reference), "name": account.name},
+        "desired": {
+            "state": egress.desired,
+            "source": egress.source,
+            "reason": egress.reason,
+            "changed_at": egress.changed_at.isoformat() if egress.pk else None,
+        },
+        "addresses": addresses,
+        "targets": targets,
+        "open_changes": [
+            {
+                "key": str(change.key),
+                "target": change.target,
+                "status": change.status,
+                "attempts": change.attempts,
+                "last_error": change.last_error,
+                "created_at": change.created_at.isoformat(),
+                "next_attempt_at": change.next_attempt_at.isoformat(),
+                "addresses": change.addresses,
+            }
+            for change in open_changes(account)
+        ],
+    }

@@ -5,6 +5,7 @@ environment (or a `.env` file beside manage.py); `.env.example` documents each
 one. This module is the only place that reads the environment.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "accounts",
     "egress",
     "verification",
@@ -58,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.viewer_timezone.ViewerTimezoneMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -88,6 +92,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Log-in throttling (customers and staff, the admin included): after this many failures
+# for one address from one IP, further attempts are refused for the cool-off time.
+AXES_FAILURE_LIMIT = env.int("PORTAL_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("PORTAL_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The log-in forms post the email address as "username" (Django's AuthenticationForm).
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
@@ -178,6 +195,15 @@ PORTAL_MAX_DAILY_VOLUME = env.int("PORTAL_MAX_DAILY_VOLUME", default=10_000_000)
 PORTAL_PERSONAL_VOLUME_LIMIT = env.int("PORTAL_PERSONAL_VOLUME_LIMIT", default=200)
 PORTAL_MAX_TEMPLATE_BYTES = env.int("PORTAL_MAX_TEMPLATE_BYTES", default=100_000)
 
+# Review: where links in mail point, when two reviewers must approve, when "checking" is stuck.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+PORTAL_FOUR_EYES_VOLUME = env.int("PORTAL_FOUR_EYES_VOLUME", default=10_000)
+PORTAL_STUCK_CHECKING_MINUTES = env.int("PORTAL_STUCK_CHECKING_MINUTES", default=30)
+# Auto-decision policy, off by default: approve low-volume, non-marketing requests whose checks
+# all passed, on accounts with identity and payment verified. Staff can reverse it.
+PORTAL_AUTO_APPROVE = env.bool("PORTAL_AUTO_APPROVE", default=False)
+PORTAL_AUTO_APPROVE_MAX_VOLUME = env.int("PORTAL_AUTO_APPROVE_MAX_VOLUME", default=100)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -186,3 +212,50 @@ LOGGING = {
     # Django's own console handler would print every line a second time through the root.
     "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }
+
+# --- Checks ---------------------------------------------------------------------------
+# The automated checks of unblock requests (verification/): blocklists, probe and HTTP
+# limits, and the periodic sweep that recovers runs a dead worker left behind.
+PORTAL_DNSBL_ZONES = env.list(
+    "PORTAL_DNSBL_ZONES",
+    default=["zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org", "psbl.surriel.com"],
+)
+PORTAL_DOMAIN_BLOCKLIST_ZONES = env.list(
+    "PORTAL_DOMAIN_BLOCKLIST_ZONES", default=["dbl.spamhaus.org", "multi.surbl.org", "multi.uribl.com"]
+)
+PORTAL_DNSBL_TESTPOINT_CACHE = env.int("PORTAL_DNSBL_TESTPOINT_CACHE", default=3600)
+PORTAL_SMTP_PROBE_PORT = env.int("PORTAL_SMTP_PROBE_PORT", default=25)
+PORTAL_SMTP_PROBE_TIMEOUT = env.float("PORTAL_SMTP_PROBE_TIMEOUT", default=15.0)
+PORTAL_SMTP_PROBE_DEADLINE = env.float("PORTAL_SMTP_PROBE_DEADLINE", default=120.0)
+PORTAL_SMTP_PROBE_HELO = env.str("PORTAL_SMTP_PROBE_HELO", default="relay-probe.example.net")
+PORTAL_SMTP_PROBE_DOMAIN = env.str("PORTAL_SMTP_PROBE_DOMAIN", default="example.net")
+PORTAL_HTTP_TIMEOUT = env.float("PORTAL_HTTP_TIMEOUT", default=10.0)
+PORTAL_HTTP_MAX_REDIRECTS = env.int("PORTAL_HTTP_MAX_REDIRECTS", default=5)
+PORTAL_CHECK_TIMEOUT = env.float("PORTAL_CHECK_TIMEOUT", default=60.0)
+PORTAL_CHECK_NEW_ACCOUNT_DAYS = env.int("PORTAL_CHECK_NEW_ACCOUNT_DAYS", default=7)
+PORTAL_CHECK_RERUN_INTERVAL = env.int("PORTAL_CHECK_RERUN_INTERVAL", default=300)
+PORTAL_CHECK_STUCK_AFTER = env.int("PORTAL_CHECK_STUCK_AFTER", default=600)
+PORTAL_CHECK_MAX_ATTEMPTS = env.int("PORTAL_CHECK_MAX_ATTEMPTS", default=3)
+CELERY_BEAT_SCHEDULE["checks-sweep"] = {
+    "task": "requests_app.tasks.sweep_stuck_checks",
+    "schedule": env.float("PORTAL_CHECK_SWEEP_INTERVAL", default=120.0),
+}
+
+# --- Egress ----------------------------------------------------------------------------
+# Enforcement targets: name -> {"backend": "simulated" | "nftables" | "http", options}
+# (options per backend in README.md, "Egress"). Each target has its own outbox rows,
+# retries and reconciliation, so one that is down delays only itself.
+PORTAL_EGRESS_TARGETS = env.json("PORTAL_EGRESS_TARGETS", default={"default": {"backend": "simulated"}})
+# An outbox row that failed waits this many seconds, doubling per attempt (at most an hour),
+# and is marked failed after PORTAL_EGRESS_MAX_ATTEMPTS; reconciliation settles it then.
+PORTAL_EGRESS_RETRY_DELAY = env.float("PORTAL_EGRESS_RETRY_DELAY", default=10.0)
+PORTAL_EGRESS_MAX_ATTEMPTS = env.int("PORTAL_EGRESS_MAX_ATTEMPTS", default=10)
+# Seconds between sweeps (rows whose task was lost) and between full reconciliations.
+PORTAL_EGRESS_SWEEP_SECONDS = env.float("PORTAL_EGRESS_SWEEP_SECONDS", default=30.0)
+PORTAL_EGRESS_RECONCILE_SECONDS = env.float("PORTAL_EGRESS_RECONCILE_SECONDS", default=600.0)
+CELERY_BEAT_SCHEDULE["egress-sweep"] = {"task": "egress.tasks.sweep", "schedule": PORTAL_EGRESS_SWEEP_SECONDS}
+CELERY_BEAT_SCHEDULE["egress-reconcile"] = {
+    "task": "egress.tasks.reconcile_all",
+    "schedule": PORTAL_EGRESS_RECONCILE_SECONDS,
+}
+# --- end of Egress ---------------------------------------------------------------------

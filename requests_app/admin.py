@@ -1,38 +1,277 @@
-from django.contrib import admin
+"""The review queue and the one page a reviewer decides on."""
 
-from requests_app.models import RequestEvent, UnblockRequest
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from requests_app import check_flow, review, review_forms
+from requests_app.dashboard import review_dashboard
+from requests_app.models import ReasonTemplate, RequestEvent, UnblockRequest
+from requests_app.queue_filters import CheckFailuresFilter, QueueFilter, RiskBandFilter
+from requests_app.selectors import review_context
 from requests_app.services import ANSWER_FIELDS
 
+REVIEW_PERMISSION = "requests_app.review_unblockrequest"
 
-class RequestEventInline(admin.TabularInline):
-    model = RequestEvent
-    extra = 0
-    can_delete = False
-    fields = ["at", "actor", "from_status", "to_status", "message"]
-    readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None) -> bool:
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records nobody edits through the admin, superusers included."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(RequestEvent)
+class RequestEventAdmin(ReadOnlyAdmin):
+    """The audit log of requests: every transition and staff action, append-only."""
+
+    list_display = ["at", "request", "actor", "kind", "from_status", "to_status", "message"]
+    list_filter = ["kind", "to_status"]
+    list_select_related = ["actor", "request"]
+    search_fields = ["request__id", "actor__email", "message"]
+    date_hierarchy = "at"
+
+
+@admin.register(ReasonTemplate)
+class ReasonTemplateAdmin(admin.ModelAdmin):
+    list_display = ["title", "active"]
+    list_filter = ["active"]
 
 
 @admin.register(UnblockRequest)
 class UnblockRequestAdmin(admin.ModelAdmin):
-    list_display = ["id", "account", "company_name", "use_case", "daily_volume", "status", "created_at"]
-    list_filter = ["status", "use_case"]
-    list_select_related = ["account"]
+    list_display = [
+        "id",
+        "account",
+        "company_name",
+        "use_case",
+        "daily_volume",
+        "risk_badge",
+        "check_summary",
+        "waiting",
+        "assignee",
+        "status",
+    ]
+    list_display_links = ["id", "company_name"]
+    list_filter = [
+        QueueFilter,
+        "status",
+        "use_case",
+        RiskBandFilter,
+        CheckFailuresFilter,
+        ("assignee", admin.RelatedOnlyFieldListFilter),
+    ]
+    list_select_related = ["account", "assignee"]
     search_fields = [
         "account__name",
+        "account__reference",
         "company_name",
         "sending_domain",
+        "mail_server_hostname",
         "mail_server_ip",
         "created_by__email",
+        "=id",
     ]
-    date_hierarchy = "created_at"
-    readonly_fields = ["account", "created_by", "status", "created_at", "updated_at", "aup_accepted_at", *ANSWER_FIELDS]
-    inlines = [RequestEventInline]
+    ordering = ["status_changed_at"]
+    readonly_fields = [
+        "account",
+        "created_by",
+        "status",
+        "created_at",
+        "aup_accepted_at",
+        "assignee",
+        "decided_at",
+        "decision_reason",
+        "auto_decided",
+        "risk_score",
+        "check_summary",
+        *ANSWER_FIELDS,
+    ]
+    fieldsets = [
+        (gettext_lazy("Request"), {"fields": ["account", "created_by", "status", "created_at", "assignee"]}),
+        (gettext_lazy("Company"), {"fields": ["company_name", "company_website", "sending_domain"]}),
+        (
+            gettext_lazy("Sending"),
+            {
+                "fields": [
+                    "use_case",
+                    "use_case_description",
+                    "daily_volume",
+                    "optin_description",
+                    "email_template",
+                    "unsubscribe_url",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Mail server"),
+            {
+                "fields": [
+                    "mail_software",
+                    "mail_software_other",
+                    "mail_server_hostname",
+                    "mail_server_ip",
+                    "threat_mitigation",
+                    "aup_accepted_at",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Decision"),
+            {"fields": ["risk_score", "check_summary", "decided_at", "decision_reason", "auto_decided"]},
+        ),
+    ]
+    change_form_template = "admin/requests_app/unblockrequest/review.html"
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    @admin.display(description=gettext_lazy("risk"), ordering="risk_score")
+    def risk_badge(self, obj: UnblockRequest) -> str:
+        if obj.risk_score is None:
+            return "-"
+        band = "high" if obj.risk_score >= 70 else "medium" if obj.risk_score >= 30 else "low"
+        return format_html('<span class="risk risk-{}">{}</span>', band, obj.risk_score)
+
+    @admin.display(description=gettext_lazy("waiting"), ordering="status_changed_at")
+    def waiting(self, obj: UnblockRequest) -> str:
+        return timesince(obj.status_changed_at, timezone.now())
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        unblock_request = get_object_or_404(UnblockRequest, pk=object_id)
+        context = {
+            **review_context(unblock_request),
+            "can_review": request.user.has_perm(REVIEW_PERMISSION),
+            "expected_status": unblock_request.status,
+            "four_eyes": review.needs_four_eyes(unblock_request),
+            "approve_form": review_forms.ApproveForm(initial={"expected_status": unblock_request.status}),
+            "reject_form": review_forms.RejectForm(initial={"expected_status": unblock_request.status}),
+            "ask_form": review_forms.AskForm(initial={"expected_status": unblock_request.status}),
+            "withdraw_form": review_forms.WithdrawForm(initial={"expected_status": unblock_request.status}),
+            "reverse_form": review_forms.ReverseForm(),
+            "assign_form": review_forms.AssignForm(initial={"assignee": unblock_request.assignee_id}),
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<int:pk>/review/<str:action>/",
+                self.admin_site.admin_view(self.review_action),
+                name="requests_app_unblockrequest_review",
+            ),
+            path("dashboard/", self.admin_site.admin_view(self.dashboard), name="requests_app_dashboard"),
+            *super().get_urls(),
+        ]
+
+    def dashboard(self, request: HttpRequest) -> HttpResponse:
+        if not (request.user.has_perm(REVIEW_PERMISSION) or request.user.has_perm("requests_app.view_unblockrequest")):
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), "title": _("Review dashboard"), **review_dashboard()}
+        return TemplateResponse(request, "admin/requests_app/dashboard.html", context)
+
+    def review_action(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        return _review_action(request, pk, action)
+
+
+def _rerun(pk: int, user: User) -> None:
+    try:
+        check_flow.rerun_checks(UnblockRequest.objects.get(pk=pk), user, by_staff=True)
+    except check_flow.RerunNotAllowed as exc:
+        raise review.ReviewConflict(str(exc)) from exc
+
+
+@require_POST
+def _review_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """One reviewer button: check the permission and the form, call the review service, say what happened."""
+    if not request.user.has_perm(REVIEW_PERMISSION):
+        raise PermissionDenied
+    get_object_or_404(UnblockRequest, pk=pk)
+    back = HttpResponseRedirect(reverse("admin:requests_app_unblockrequest_change", args=[pk]))
+    handlers = {
+        "take": (None, lambda data: review.assign(pk, request.user, request.user), _("You took this request.")),
+        "assign": (
+            review_forms.AssignForm,
+            lambda data: review.assign(pk, request.user, data["assignee"]),
+            _("Assignment saved."),
+        ),
+        "approve": (
+            review_forms.ApproveForm,
+            lambda data: review.approve(pk, request.user, expected_status=data["expected_status"], note=data["note"]),
+            None,
+        ),
+        "reject": (
+            review_forms.RejectForm,
+            lambda data: review.reject(
+                pk, request.user, expected_status=data["expected_status"], reason=data["reason"], text=data["text"]
+            ),
+            _("Rejected; the customer is told why."),
+        ),
+        "ask": (
+            review_forms.AskForm,
+            lambda data: review.ask_for_information(
+                pk, request.user, expected_status=data["expected_status"], question=data["question"]
+            ),
+            _("Question sent; the request waits on the customer."),
+        ),
+        "withdraw": (
+            review_forms.WithdrawForm,
+            lambda data: review.withdraw_for_customer(
+                pk, request.user, expected_status=data["expected_status"], note=data["note"]
+            ),
+            _("Withdrawn for the customer."),
+        ),
+        "rerun": (None, lambda data: _rerun(pk, request.user), _("Checks queued again.")),
+        "reverse": (
+            review_forms.ReverseForm,
+            lambda data: review.reverse_auto_approval(pk, request.user, reason=data["reason"]),
+            _("Automatic approval reversed; port 25 is being closed."),
+        ),
+    }
+    if action not in handlers:
+        raise PermissionDenied
+    form_class, apply, done = handlers[action]
+    data = {}
+    if form_class is not None:
+        form = form_class(request.POST)
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                label = form.fields[field].label if field in form.fields else ""
+                messages.error(request, f"{label}: {' '.join(errors)}")
+            return back
+        data = form.cleaned_data
+    try:
+        result = apply(data)
+    except review.ReviewConflict as exc:
+        messages.error(request, str(exc))
+        return back
+    if action == "approve":
+        done = (
+            _("Approved: port 25 is being opened for the account.")
+            if result
+            else _("Your approval is recorded; a second reviewer must approve too.")
+        )
+    messages.success(request, done)
+    return back

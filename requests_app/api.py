@@ -2,7 +2,7 @@
 
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.exceptions import APIException
@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from accounts.models import Account
 from accounts.selectors import account_of
 from requests_app import field_validators
+from requests_app.check_flow import subject_key
 from requests_app.forms import clean_sending_ip, volume_validators
 from requests_app.lifecycle import IllegalTransition
 from requests_app.models import RequestEvent, UnblockRequest
@@ -19,6 +20,8 @@ from requests_app.selectors import port25_status, requests_of
 from requests_app.services import RequestNotAllowed, submit_request, withdraw_request
 from requests_app.use_case_rules import apply_use_case_rules
 from verification.hostnames import normalise_hostname
+from verification.selectors import latest_run, run_progress
+from verification.serializers import CheckRunSerializer
 
 
 class Conflict(APIException):
@@ -44,6 +47,7 @@ class UnblockRequestSerializer(serializers.ModelSerializer):
         write_only=True, help_text=_("Must be true: the customer accepts the acceptable-use policy.")
     )
     events = RequestEventSerializer(many=True, read_only=True)
+    checks = serializers.SerializerMethodField(help_text=_("The latest run of the automated checks (null before)."))
 
     class Meta:
         model = UnblockRequest
@@ -68,8 +72,9 @@ class UnblockRequestSerializer(serializers.ModelSerializer):
             "threat_mitigation",
             "accept_aup",
             "events",
+            "checks",
         ]
-        read_only_fields = ["id", "status", "created_at", "updated_at", "events"]
+        read_only_fields = ["id", "status", "created_at", "updated_at", "events", "checks"]
         extra_kwargs = {
             "company_website": {"validators": [field_validators.validate_public_url]},
             "unsubscribe_url": {"validators": [field_validators.validate_public_url]},
@@ -80,6 +85,11 @@ class UnblockRequestSerializer(serializers.ModelSerializer):
         fields = super().get_fields()
         fields["daily_volume"].validators = volume_validators()
         return fields
+
+    @extend_schema_field(CheckRunSerializer(allow_null=True))
+    def get_checks(self, obj: UnblockRequest) -> dict | None:
+        progress = run_progress(latest_run(subject_key(obj.pk)))
+        return CheckRunSerializer(progress).data if progress else None
 
     def validate_accept_aup(self, value: bool) -> bool:
         if not value:

@@ -134,3 +134,12 @@ class UnblockRequestForm(forms.ModelForm):
         # The instance is built by the service, not here: skip the model's unique checks,
         # whose message would not fit this form (the service says it better).
         pass
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(
+        label=_("Your answer"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=5000,
+        error_messages={"required": _("Write your answer to the reviewer's question.")},
+    )

@@ -1,9 +1,12 @@
 """The one place a request changes status: locked, checked against the allowed moves, recorded."""
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
 from requests_app.models import RequestEvent, Status, UnblockRequest
+
+CLOSED_STATUSES = frozenset({Status.APPROVED, Status.REJECTED, Status.WITHDRAWN})
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.SUBMITTED: frozenset({Status.CHECKING, Status.AWAITING_REVIEW, Status.WITHDRAWN}),
@@ -12,7 +15,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
         {Status.APPROVED, Status.REJECTED, Status.NEEDS_INFO, Status.CHECKING, Status.WITHDRAWN}
     ),
     Status.NEEDS_INFO: frozenset({Status.CHECKING, Status.AWAITING_REVIEW, Status.REJECTED, Status.WITHDRAWN}),
-    Status.APPROVED: frozenset(),
+    # Only a reviewer reversing the auto-decision policy (review.reverse_auto_approval).
+    Status.APPROVED: frozenset({Status.REJECTED}),
     Status.REJECTED: frozenset(),
     Status.WITHDRAWN: frozenset(),
 }
@@ -41,6 +45,9 @@ def transition(
             raise IllegalTransition(request, to)
         previous = request.status
         request.status = to
-        request.save(update_fields=["status", "updated_at"])
+        request.status_changed_at = timezone.now()
+        if to in CLOSED_STATUSES:
+            request.decided_at = request.status_changed_at
+        request.save(update_fields=["status", "status_changed_at", "decided_at", "updated_at"])
         RequestEvent.objects.create(request=request, actor=actor, from_status=previous, to_status=to, message=message)
     return request

@@ -69,12 +69,32 @@ class UnblockRequest(models.Model):
     threat_mitigation = models.TextField(_("antivirus and threat mitigation"))
     aup_accepted_at = models.DateTimeField(_("acceptable-use policy accepted"))
 
+    # Review: who works on it, since when it waits, what was decided and why.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_requests",
+    )
+    status_changed_at = models.DateTimeField(_("in this status since"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason given to the customer"), blank=True)
+    auto_decided = models.BooleanField(_("decided by policy"), default=False)
+    # One-glance results of the latest checks, kept on the row so the queue needs no extra query.
+    risk_score = models.PositiveSmallIntegerField(_("risk score"), null=True, blank=True)
+    check_summary = models.CharField(_("checks"), max_length=200, blank=True)
+    check_failures = models.PositiveSmallIntegerField(_("failed checks"), default=0)
+
     objects = UnblockRequestQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("unblock request")
         verbose_name_plural = _("unblock requests")
         ordering = ["-created_at"]
+        permissions = [("review_unblockrequest", _("Can review unblock requests (take, ask, approve, reject)"))]
+        indexes = [models.Index(fields=["status", "status_changed_at"], name="request_queue_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["account"],
@@ -98,6 +118,9 @@ class RequestEvent(models.Model):
     class Kind(models.TextChoices):
         TRANSITION = "transition", _("Status changed")
         NOTE = "note", _("Note")
+        ASSIGNMENT = "assignment", _("Assigned")
+        APPROVAL = "approval", _("First approval")
+        RERUN = "rerun", _("Checks re-run")
 
     request = models.ForeignKey(UnblockRequest, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(_("at"), default=timezone.now)
@@ -116,3 +139,53 @@ class RequestEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id}: {self.from_status} → {self.to_status}"
+
+
+class ReasonTemplate(models.Model):
+    """A rejection reason staff pick from; its text is shown to the customer."""
+
+    title = models.CharField(_("title"), max_length=100, unique=True)
+    text = models.TextField(_("text shown to the customer"))
+    active = models.BooleanField(_("offered to reviewers"), default=True)
+
+    class Meta:
+        verbose_name = _("rejection reason")
+        verbose_name_plural = _("rejection reasons")
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class RequestMessage(models.Model):
+    """The conversation between staff and the customer about one request."""
+
+    request = models.ForeignKey(UnblockRequest, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    from_staff = models.BooleanField(_("from staff"))
+    body = models.TextField(_("message"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"#{self.request_id} {self.at:%Y-%m-%d %H:%M}"
+
+
+class RequestApproval(models.Model):
+    """A reviewer's approval; where four eyes are required, two distinct ones open the port."""
+
+    request = models.ForeignKey(UnblockRequest, on_delete=models.CASCADE, related_name="approvals")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("approval")
+        verbose_name_plural = _("approvals")
+        constraints = [models.UniqueConstraint(fields=["request", "reviewer"], name="one_approval_per_reviewer")]
+
+    def __str__(self) -> str:
+        return f"#{self.request_id} by {self.reviewer}"

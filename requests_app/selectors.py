@@ -9,6 +9,7 @@ from accounts.models import Account
 from egress.models import EgressSource, EgressState
 from egress.selectors import desired_egress
 from requests_app.models import UnblockRequest
+from verification.selectors import latest_run, run_progress
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,19 @@ def port25_status(account: Account) -> Port25Status:
     else:
         state = Port25Status.BLOCKED
     return Port25Status(state=state, reason=egress.reason, open_request=open_request)
+
+
+def review_context(request: UnblockRequest) -> dict:
+    """Everything a reviewer reads on one page besides the customer's answers."""
+    account = request.account
+    return {
+        "req": request,
+        "account": account,
+        "servers": account.servers.prefetch_related("addresses").order_by("deleted_at", "hostname"),
+        "earlier_requests": requests_of(account).exclude(pk=request.pk).order_by("-created_at"),
+        "events": request.events.select_related("actor"),
+        "conversation": request.messages.select_related("author"),
+        "approvals": request.approvals.select_related("reviewer"),
+        "port25": port25_status(account),
+        "checks": run_progress(latest_run(f"unblock_request:{request.pk}")),
+    }

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, User
+from requests_app.check_flow import queue_checks
 from requests_app.lifecycle import transition
 from requests_app.models import RequestEvent, Status, UnblockRequest
 from requests_app.selectors import port25_status
@@ -60,6 +61,7 @@ def submit_request(account: Account, user: User, answers: dict) -> UnblockReques
         RequestEvent.objects.create(
             request=request, actor=user, to_status=Status.SUBMITTED, message=_("Request submitted.")
         )
+        queue_checks(request.pk)
     return request
 
 

@@ -8,4 +8,7 @@ urlpatterns = [
     path("requests/new/", views.request_new, name="request_new"),
     path("requests/<int:pk>/", views.request_detail, name="request_detail"),
     path("requests/<int:pk>/withdraw/", views.request_withdraw, name="request_withdraw"),
+    path("requests/<int:pk>/checks/", views.request_checks, name="request_checks"),
+    path("requests/<int:pk>/checks/rerun/", views.request_rerun_checks, name="request_rerun_checks"),
+    path("requests/<int:pk>/answer/", views.request_answer, name="request_answer"),
 ]

@@ -4,15 +4,18 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Account
 from accounts.selectors import account_of
-from requests_app.forms import UnblockRequestForm
+from requests_app.check_flow import RerunNotAllowed, check_progress, rerun_checks
+from requests_app.forms import AnswerForm, UnblockRequestForm
 from requests_app.lifecycle import IllegalTransition
+from requests_app.review import ReviewConflict, answer_question
 from requests_app.selectors import port25_status, requests_of
 from requests_app.services import RequestNotAllowed, ensure_can_file, submit_request, withdraw_request
 from requests_app.use_case_rules import rules_for_browser
@@ -80,8 +83,49 @@ def request_detail(request: HttpRequest, account: Account, pk: int) -> HttpRespo
             "req": unblock_request,
             "events": unblock_request.events.select_related("actor"),
             "missing": account.missing_verifications(),
+            "conversation": unblock_request.messages.all(),
+            "answer_form": AnswerForm(),
+            "checks": check_progress(unblock_request),
         },
     )
+
+
+@customer_view
+def request_checks(request: HttpRequest, account: Account, pk: int) -> JsonResponse:
+    """Progress of the request's checks, polled by the detail page while they run."""
+    unblock_request = get_object_or_404(requests_of(account), pk=pk)
+    return JsonResponse(check_progress(unblock_request), encoder=DjangoJSONEncoder)
+
+
+@customer_view
+@require_POST
+def request_rerun_checks(request: HttpRequest, account: Account, pk: int) -> HttpResponse:
+    unblock_request = get_object_or_404(requests_of(account), pk=pk)
+    try:
+        rerun_checks(unblock_request, request.user)
+    except RerunNotAllowed as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The checks are running again."))
+    return redirect("request_detail", pk=pk)
+
+
+@customer_view
+@require_POST
+def request_answer(request: HttpRequest, account: Account, pk: int) -> HttpResponse:
+    """The customer answers the reviewer's question; the request goes back to the queue."""
+    unblock_request = get_object_or_404(requests_of(account), pk=pk)
+    form = AnswerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["answer"]))
+    else:
+        try:
+            answer_question(unblock_request, request.user, form.cleaned_data["answer"])
+        except ReviewConflict:
+            messages.error(request, _("This request is not waiting for an answer any more."))
+        else:
+            messages.success(request, _("Thank you; your answer is with the reviewer."))
+    return redirect("request_detail", pk=pk)
 
 
 @customer_view

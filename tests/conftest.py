@@ -5,6 +5,9 @@ from accounts.models import CustomerToken, User
 from accounts.services import record_server, register_customer
 from tests.dns_server import LoopbackDNS
 
+# Review fixtures, and those of the automated checks (loopback DNS zone, web servers, settings).
+pytest_plugins = ["tests.review_fixtures", "tests.check_fixtures", "tests.browser_fixtures"]
+
 # The public DNS the tests see: a few global addresses, and names that point inside.
 TEST_ZONE = """
 example.com.            60 IN A     93.184.215.14

@@ -1,16 +1,25 @@
 """A real DNS server on loopback (dnslib) answering from a small in-memory zone."""
 
+import time
 from collections import defaultdict
 
-from dnslib import QTYPE, RCODE, RR, DNSRecord
+from dnslib import QTYPE, RCODE, RR, DNSError, DNSRecord
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 
 class ZoneResolver(BaseResolver):
-    """Authoritative answers from records; unknown names are NXDOMAIN, known names without the type NOERROR."""
+    """Authoritative answers from records; unknown names are NXDOMAIN, known names without the type NOERROR.
+
+    Names under a suffix in `refused` answer REFUSED, and under one in `dropped` get no answer at all
+    (the client times out): how a blocklist that turned a resolver away behaves. `latency` (seconds)
+    delays every answer, as a resolver across a network would (the benchmark uses it).
+    """
 
     def __init__(self) -> None:
         self.records: dict[str, list[RR]] = defaultdict(list)
+        self.refused: set[str] = set()
+        self.dropped: set[str] = set()
+        self.latency = 0.0
 
     def add(self, zone_text: str) -> None:
         for rr in RR.fromZone(zone_text):
@@ -23,6 +32,13 @@ class ZoneResolver(BaseResolver):
         reply = request.reply()
         qname = str(request.q.qname).lower()
         qtype = QTYPE[request.q.qtype]
+        if self.latency:
+            time.sleep(self.latency)
+        if any(qname.endswith(suffix) for suffix in self.dropped):
+            raise DNSError(f"dropped query for {qname}")
+        if any(qname.endswith(suffix) for suffix in self.refused):
+            reply.header.rcode = RCODE.REFUSED
+            return reply
         if qname not in self.records:
             reply.header.rcode = RCODE.NXDOMAIN
             return reply

@@ -7,7 +7,7 @@ by their labels and roles, which also proves that they are labelled.
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from accounts.services import record_server
@@ -16,56 +16,6 @@ from requests_app.services import submit_request
 from tests.conftest import PASSWORD, answers
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-gpu",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-TIMEOUT_MS = 10_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Browser:
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
-    # (fixtures, assertions) are still synchronous and safe.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-            )
-            yield browser
-            browser.close()
-
-
-@pytest.fixture(autouse=True)
-def _live_server_settings(settings):
-    # The live server speaks plain http: secure cookies would never come back.
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-
-
-@pytest.fixture
-def page(browser, live_server, transactional_db) -> Page:
-    context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def signed_in_page(page, client, live_server, customer) -> Page:
-    """The `customer` fixture's browser, signed in through a session the test client made."""
-    client.force_login(customer)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    return page
 
 
 def fill_common_answers(page: Page, ip: str) -> None:
@@ -117,7 +67,9 @@ def test_new_visitor_signs_up_and_asks_for_port_25(page):
     for field in marketing_fields(page):
         expect(field).to_be_visible()
     template, unsubscribe, optin = marketing_fields(page)
-    template.fill("<p>Hello {name}</p><p>Initech, 1 Main St</p><a href='https://example.com/unsubscribe'>Unsubscribe</a>")
+    template.fill(
+        "<p>Hello {name}</p><p>Initech, 1 Main St</p><a href='https://example.com/unsubscribe'>Unsubscribe</a>"
+    )
     unsubscribe.fill("https://example.com/unsubscribe")
     optin.fill("Double opt-in from the sign-up form on example.com.")
     page.get_by_role("button", name="File the request").click()

@@ -26,7 +26,7 @@ def test_allowed_move_changes_status_and_records_who_and_why(unblock_request, cu
     )
 
 
-@pytest.mark.parametrize("closed", [Status.APPROVED, Status.REJECTED, Status.WITHDRAWN])
+@pytest.mark.parametrize("closed", [Status.REJECTED, Status.WITHDRAWN])
 def test_closed_requests_cannot_move(unblock_request, closed):
     unblock_request.status = closed
     unblock_request.save()
@@ -37,6 +37,15 @@ def test_closed_requests_cannot_move(unblock_request, closed):
     unblock_request.refresh_from_db()
     assert unblock_request.status == closed
     assert RequestEvent.objects.count() == events_before
+
+
+def test_approved_can_only_be_reversed_to_rejected(unblock_request):
+    unblock_request.status = Status.APPROVED
+    unblock_request.save()
+    for target in set(Status.values) - {Status.REJECTED}:
+        with pytest.raises(IllegalTransition):
+            transition(unblock_request.pk, target, actor=None)
+    assert transition(unblock_request.pk, Status.REJECTED, actor=None).status == Status.REJECTED
 
 
 def test_submitted_cannot_jump_to_approved(unblock_request):

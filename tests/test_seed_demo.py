@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from accounts.management.commands.seed_demo import CUSTOMER_EMAIL, DEMO_PASSWORD, REVIEWER_EMAIL
 from accounts.models import User
@@ -15,7 +16,8 @@ def test_demo_users_can_sign_in_and_rerunning_changes_nothing(client, db, settin
     out = capsys.readouterr().out
     assert CUSTOMER_EMAIL in out and DEMO_PASSWORD in out
     assert User.objects.filter(email__in=[CUSTOMER_EMAIL, REVIEWER_EMAIL]).count() == 2
-    assert client.login(email=CUSTOMER_EMAIL, password=DEMO_PASSWORD)
+    response = client.post(reverse("login"), {"username": CUSTOMER_EMAIL, "password": DEMO_PASSWORD})
+    assert response.status_code == 302 and "_auth_user_id" in client.session
     customer = User.objects.get(email=CUSTOMER_EMAIL)
     assert active_addresses(customer.membership.account)
     reviewer = User.objects.get(email=REVIEWER_EMAIL)

@@ -1,0 +1,135 @@
+"""The outbox: what each target owes the database, written with the decision, applied after commit.
+
+A row is applied by reading the state of its addresses at that moment, under the target's lock;
+so rows can be retried, applied twice or late, and the firewall still ends as the database says.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from egress import tasks
+from egress.adapters import Change, EgressError
+from egress.models import ChangeStatus, EgressChange, EgressTarget
+from egress.selectors import addresses_of, allowed_among
+from egress.targets import adapter_for, target_names
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500  # rows coalesced into one change
+BACKOFF_CAP = 3600.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    applied: int
+    retry_in: float | None  # seconds until the earliest failed row is due again
+
+
+def record(account_ids: Iterable[int], addresses: Iterable[str]) -> None:
+    """Owe every target a sync of these accounts' addresses (plus `addresses`); apply after commit.
+
+    Call inside the transaction that changes the truth, so the row exists exactly when the change does.
+    """
+    ips, ids, names = sorted(set(addresses)), list(account_ids), target_names()
+    EgressChange.objects.bulk_create(
+        EgressChange(target=name, account_id=account_id, addresses=ips) for name in names for account_id in ids
+    )
+    for name in names:
+        _dispatch_on_commit(name)
+
+
+def _dispatch_on_commit(target: str) -> None:
+    def dispatch_after_commit() -> None:
+        dispatch(target)
+
+    transaction.on_commit(dispatch_after_commit, robust=True)
+
+
+def dispatch(target: str) -> None:
+    """Queue the apply task; without a broker, the periodic sweep finds the row instead."""
+    try:
+        tasks.apply_changes.delay(target)
+    except OperationalError as exc:
+        logger.warning("Egress target %s: broker unavailable (%s); the sweep will apply the change.", target, exc)
+
+
+def lock_target(name: str) -> EgressTarget:
+    """Take the target's lock for the current transaction: its applies and reconciliations run one at a time."""
+    EgressTarget.objects.get_or_create(name=name)
+    return EgressTarget.objects.select_for_update().get(name=name)
+
+
+def apply_due(target: str) -> Outcome:
+    """Apply the target's due rows, a batch per transaction, until none is due or the target fails."""
+    adapter = adapter_for(target)
+    applied = 0
+    while True:
+        with transaction.atomic():
+            lock_target(target)
+            rows = list(
+                EgressChange.objects.filter(
+                    target=target, status=ChangeStatus.PENDING, next_attempt_at__lte=timezone.now()
+                ).order_by("id")[:BATCH]
+            )
+            if not rows:
+                return Outcome(applied, None)
+            touched = {ip for row in rows for ip in row.addresses} | addresses_of({row.account_id for row in rows})
+            allowed = allowed_among(touched)
+            change = Change(key=_key(rows), allow=frozenset(allowed), deny=frozenset(touched - allowed))
+            try:
+                with transaction.atomic():  # a savepoint: a backend's database error leaves this transaction usable
+                    if touched:
+                        adapter.apply(change)
+            except Exception as exc:  # whatever the backend raised, the row shows it and is retried
+                logger.warning("Egress target %s: change %s failed: %s", target, change.key, exc)
+                return Outcome(applied, _record_failure(rows, exc))
+            EgressChange.objects.filter(pk__in=[row.pk for row in rows]).update(
+                status=ChangeStatus.APPLIED, applied_at=timezone.now()
+            )
+            applied += len(rows)
+
+
+def _key(rows: list[EgressChange]) -> str:
+    """One row's own key; for a batch, a key derived from its rows, so a retried batch keeps its key."""
+    if len(rows) == 1:
+        return str(rows[0].key)
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "egress:" + ",".join(str(row.key) for row in rows)))
+
+
+def _record_failure(rows: list[EgressChange], exc: Exception) -> float | None:
+    now = timezone.now()
+    permanent = isinstance(exc, EgressError) and exc.permanent
+    retry_in = None
+    for row in rows:
+        row.attempts += 1
+        row.last_error = str(exc)[:4000] or type(exc).__name__
+        if permanent or row.attempts >= settings.PORTAL_EGRESS_MAX_ATTEMPTS:
+            row.status = ChangeStatus.FAILED
+            continue
+        delay = backoff(row.attempts)
+        row.next_attempt_at = now + timedelta(seconds=delay)
+        retry_in = delay if retry_in is None else min(retry_in, delay)
+    EgressChange.objects.bulk_update(rows, ["attempts", "last_error", "status", "next_attempt_at"])
+    return retry_in
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before attempt `attempts + 1`: doubling from PORTAL_EGRESS_RETRY_DELAY, at most an hour."""
+    return min(settings.PORTAL_EGRESS_RETRY_DELAY * 2 ** (attempts - 1), BACKOFF_CAP)
+
+
+def retry_now(changes: Iterable[EgressChange]) -> int:
+    """Make open rows due again (staff, after fixing a target), and queue their targets."""
+    keys = [change.pk for change in changes if change.status != ChangeStatus.APPLIED]
+    count = EgressChange.objects.filter(pk__in=keys).update(status=ChangeStatus.PENDING, next_attempt_at=timezone.now())
+    for name in set(EgressChange.objects.filter(pk__in=keys).values_list("target", flat=True)):
+        _dispatch_on_commit(name)
+    return count

@@ -1,0 +1,64 @@
+"""Writes of the egress state: decisions about an account's port 25, and following the inventory."""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Account, User
+from accounts.selectors import active_addresses
+from egress import outbox
+from egress.models import AccountEgress, EgressDecision, EgressSource, EgressState
+
+
+def _lock_accounts(account_ids: Iterable[int]) -> None:
+    """Serialise decisions and inventory changes of the same accounts (in pk order: no deadlock)."""
+    list(Account.objects.select_for_update().filter(pk__in=set(account_ids)).order_by("pk").values_list("pk"))
+
+
+@transaction.atomic
+def set_desired_state(
+    account: Account, state: str, *, source: str, reason: str, actor: User | None = None
+) -> AccountEgress:
+    """Decide the account's port 25: record it, keep the history, and owe every target the change.
+
+    The targets are written after commit (the outbox); deciding the same state again is harmless.
+    """
+    if state not in EgressState.values:
+        raise ValueError(f"Unknown egress state {state!r}")
+    if source not in EgressSource.values or source == EgressSource.DEFAULT:
+        raise ValueError(f"Not a decision source: {source!r}")
+    _lock_accounts([account.pk])
+    egress, _ = AccountEgress.objects.select_for_update().get_or_create(account=account)
+    previous = egress.desired
+    egress.desired, egress.source, egress.reason, egress.changed_at = state, source, reason, timezone.now()
+    egress.save()
+    EgressDecision.objects.create(
+        account=account,
+        from_state=previous,
+        to_state=state,
+        source=source,
+        reason=reason,
+        actor=actor,
+        decided_at=egress.changed_at,
+    )
+    outbox.record([account.pk], active_addresses(account))
+    return egress
+
+
+@transaction.atomic
+def follow_inventory(account_ids: Iterable[int], addresses: Iterable[str]) -> None:
+    """Addresses of these accounts were added or released: owe the targets a sync if one is allowed.
+
+    Runs inside the inventory's transaction. Blocked accounts cost nothing: an address that was
+    never allowed needs no change, and one moving away from an allowed account names it here.
+    """
+    ids = sorted(set(account_ids))
+    _lock_accounts(ids)
+    allowed = list(
+        AccountEgress.objects.filter(account_id__in=ids, desired=EgressState.ALLOWED).values_list(
+            "account_id", flat=True
+        )
+    )
+    if allowed:
+        outbox.record(allowed, addresses)

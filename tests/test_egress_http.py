@@ -1,0 +1,152 @@
+"""The `http` backend against a provider API on loopback that fails on command; the outbox under faults."""
+
+import time
+
+import pytest
+from celery.exceptions import Retry
+from django.utils import timezone
+
+from egress.adapters import Change, EgressError
+from egress.adapters.http import HttpAdapter
+from egress.models import ChangeStatus, EgressChange, EgressSource, EgressState
+from egress.outbox import apply_due
+from egress.reconcile import reconcile
+from egress.services import set_desired_state
+from egress.tasks import apply_changes
+from tests.conftest import CUSTOMER_IPS
+from tests.egress_support import API_TOKEN, FakeNetworkAPI, eager_tasks
+
+
+@pytest.fixture
+def api():
+    server = FakeNetworkAPI().start()
+    yield server
+    server.stop()
+
+
+def adapter(api: FakeNetworkAPI, **options) -> HttpAdapter:
+    options = {"timeout": 0.5, "retries": 2, "backoff": 0.01, **options}
+    return HttpAdapter(name="api", url=api.url, token=API_TOKEN, **options)
+
+
+@pytest.fixture
+def targets(settings, api):
+    """An API target beside a simulated one: the API being down must not hold the other up."""
+    settings.PORTAL_EGRESS_TARGETS = {
+        "api": {"backend": "http", "url": api.url, "token": API_TOKEN, "timeout": 0.5, "retries": 1, "backoff": 0.01},
+        "local": {"backend": "simulated"},
+    }
+    settings.PORTAL_EGRESS_RETRY_DELAY = 0.5
+    settings.PORTAL_EGRESS_MAX_ATTEMPTS = 3
+
+
+def test_a_change_carries_the_token_the_key_and_the_addresses(api):
+    adapter(api).apply(Change(key="k-1", allow=frozenset({"198.51.100.7"}), deny=frozenset({"198.51.100.8"})))
+    (call,) = api.calls
+    assert (call.method, call.path, call.key, call.status) == ("POST", "/v1/port25/changes", "k-1", 200)
+    assert call.body == {"allow": ["198.51.100.7"], "deny": ["198.51.100.8"]}
+    assert adapter(api).allowed() == {"198.51.100.7"}
+
+
+def test_addresses_read_back_are_compared_in_the_form_the_portal_stores(api):
+    api.allowed = {"2001:DB8:0:0::7", "198.51.100.7"}
+    assert adapter(api).allowed() == {"2001:db8::7", "198.51.100.7"}
+    api.allowed = {"not-an-address"}
+    with pytest.raises(EgressError, match="malformed"):
+        adapter(api).allowed()
+
+
+def test_5xx_is_retried_with_the_same_key(api):
+    api.fail(503, times=2)
+    adapter(api).apply(Change(key="k-2", allow=frozenset({"198.51.100.7"})))
+    assert [(c.key, c.status) for c in api.posts()] == [("k-2", 503), ("k-2", 503), ("k-2", 200)]
+    assert api.effects == ["k-2"]
+
+
+def test_a_timeout_is_retried_and_the_lost_answer_does_not_apply_the_change_twice(api):
+    api.stall(1.5)  # takes the change, answers after the client gave up
+    adapter(api).apply(Change(key="k-3", allow=frozenset({"198.51.100.7"})))
+    assert [c.key for c in api.posts()] == ["k-3", "k-3"]
+    assert api.effects == ["k-3"], "the retry was recognised by its key"
+    assert api.allowed == {"198.51.100.7"}
+
+
+def test_4xx_is_final_and_not_retried(api):
+    api.fail(422)
+    with pytest.raises(EgressError) as raised:
+        adapter(api).apply(Change(key="k-4", allow=frozenset({"198.51.100.7"})))
+    assert raised.value.permanent
+    assert "422" in str(raised.value)
+    assert len(api.posts()) == 1
+
+
+def test_a_wrong_token_is_a_4xx(api):
+    with pytest.raises(EgressError) as raised:
+        HttpAdapter(name="api", url=api.url, token="wrong", retries=3).allowed()
+    assert raised.value.permanent
+    assert len(api.calls) == 1
+
+
+def test_retries_end_and_the_failure_is_not_permanent(api):
+    api.fail(500, times=5)
+    with pytest.raises(EgressError) as raised:
+        adapter(api, retries=1).apply(Change(key="k-5", allow=frozenset({"198.51.100.7"})))
+    assert not raised.value.permanent
+    assert len(api.posts()) == 2
+    assert api.effects == []
+
+
+def test_a_failing_target_keeps_its_change_pending_and_retries_it_later(targets, api, account, admin_client):
+    set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="ok")
+    api.fail(500, times=2)  # the first attempt and its one quick retry
+    with eager_tasks():
+        with pytest.raises(Retry) as retry:
+            apply_changes.delay("api")
+        assert apply_changes.delay("local").get() == 1, "the other target is not held up"
+    assert retry.value.when == pytest.approx(0.5), "the task comes back when the backoff ends"
+
+    change = EgressChange.objects.get(target="api")
+    assert (change.status, change.attempts) == (ChangeStatus.PENDING, 1)
+    assert "500" in change.last_error
+    assert apply_due("api").applied == 0, "not due before its backoff"
+    page = admin_client.get("/admin/egress/egresschange/?status__exact=pending").content.decode()
+    assert "answered 500" in page
+
+    time.sleep(max(0.0, (change.next_attempt_at - timezone.now()).total_seconds()) + 0.05)
+    assert apply_due("api").applied == 1
+    change.refresh_from_db()
+    assert (change.status, change.attempts) == (ChangeStatus.APPLIED, 1)
+    assert api.allowed == set(CUSTOMER_IPS)
+    assert len(api.effects) == 1
+
+
+def test_a_refused_change_fails_at_once_and_reconciliation_settles_it(targets, api, account):
+    set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="ok")
+    api.fail(400)
+    apply_due("api")
+    change = EgressChange.objects.get(target="api")
+    assert (change.status, change.attempts) == (ChangeStatus.FAILED, 1)
+    assert len(api.posts()) == 1
+
+    drift = reconcile("api")
+    assert drift.added == set(CUSTOMER_IPS)
+    change.refresh_from_db()
+    assert change.status == ChangeStatus.APPLIED
+    assert api.allowed == set(CUSTOMER_IPS)
+
+
+def test_a_change_that_keeps_failing_is_marked_failed_after_the_last_attempt(targets, api, account):
+    set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="ok")
+    api.fail(500, times=100)
+    for _ in range(3):
+        EgressChange.objects.filter(target="api").update(next_attempt_at=timezone.now())
+        apply_due("api")
+    change = EgressChange.objects.get(target="api")
+    assert (change.status, change.attempts) == (ChangeStatus.FAILED, 3)
+
+
+def test_a_target_that_cannot_be_read_reports_the_error(targets, api, account):
+    api.fail(503, times=2)
+    drift = reconcile("api")
+    assert "503" in drift.error
+    assert drift.added == set()

@@ -1,0 +1,54 @@
+"""Reads of check runs, for the customer's page, the API and the reviewer."""
+
+import json
+
+from accounts.models import Account
+from egress.models import EgressSource, EgressState
+from egress.selectors import desired_egress
+from verification.checks import BY_NAME
+from verification.models import CheckRun, ResultStatus
+from verification.outcome import AccountFacts
+
+
+def account_facts(account: Account, *, earlier_rejections: int) -> AccountFacts:
+    egress = desired_egress(account)
+    return AccountFacts(
+        created_at=account.created_at,
+        identity_verified=account.identity_verified,
+        payment_verified=account.payment_verified,
+        revoked_for_abuse=egress.source == EgressSource.ABUSE and egress.desired == EgressState.BLOCKED,
+        earlier_rejections=earlier_rejections,
+    )
+
+
+def latest_run(subject: str) -> CheckRun | None:
+    return CheckRun.objects.for_subject(subject).prefetch_related("results").first()
+
+
+def run_progress(run: CheckRun | None) -> dict | None:
+    """The run as the customer's page and the API show it."""
+    if run is None:
+        return None
+    checks = [
+        {
+            "name": result.check_name,
+            "label": str(BY_NAME[result.check_name].label) if result.check_name in BY_NAME else result.check_name,
+            "status": result.status,
+            "status_label": str(ResultStatus(result.status).label),
+            "summary": result.summary,
+            "evidence": result.evidence,
+            "evidence_text": json.dumps(result.evidence, indent=2, ensure_ascii=False) if result.evidence else "",
+            "duration_ms": result.duration_ms,
+        }
+        for result in run.results.all()
+    ]
+    return {
+        "id": run.pk,
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+        "finished": run.is_finished,
+        "done": sum(c["status"] not in (ResultStatus.PENDING, ResultStatus.RUNNING) for c in checks),
+        "total": len(checks),
+        "score": run.score,
+        "checks": checks,
+    }
