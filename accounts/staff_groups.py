@@ -15,6 +15,11 @@ _ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
         ("accounts", "server"): ("view",),
         ("accounts", "serveraddress"): ("view",),
         ("egress", "accountegress"): ("view",),
+        # The second revocation of an account needs a reviewer to reinstate it (PORTAL_ABUSE_REINSTATEMENT).
+        ("abuse", "revocation"): ("view", "reinstate"),
+        ("abuse", "abusereport"): ("view",),
+        ("abuse", "policydecision"): ("view",),
+        ("abuse", "abuseevent"): ("view",),
     },
     ABUSE_DESK: {
         ("accounts", "account"): ("view",),
@@ -23,6 +28,13 @@ _ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
         ("requests_app", "unblockrequest"): ("view",),
         ("egress", "accountegress"): ("view", "decide"),
         ("egress", "egresschange"): ("view",),
+        ("abuse", "reporter"): ("view", "add", "change"),
+        ("abuse", "reportertoken"): ("view", "add", "change"),
+        ("abuse", "abusereport"): ("view", "add", "change"),
+        ("abuse", "rejectedreport"): ("view",),
+        ("abuse", "policydecision"): ("view", "acknowledge"),
+        ("abuse", "revocation"): ("view", "reinstate"),
+        ("abuse", "abuseevent"): ("view",),
     },
 }
 

@@ -6,37 +6,16 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from egress import outbox
 from egress.forms import DecisionForm
 from egress.models import AccountEgress, ChangeStatus, EgressChange, EgressSource, EgressTarget
 from egress.selectors import OPEN, decisions, open_changes
-from egress.services import set_desired_state
+from egress.services import ReopenRefused, set_desired_state
+from portal.read_only_admin import ReadOnlyAdmin, html_table
 
 DECIDE_PERMISSION = "egress.decide_accountegress"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-def _table(headers: list, rows: list[tuple]) -> str:
-    if not rows:
-        return _("None")
-    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
-    body = format_html_join(
-        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows)
-    )
-    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
 
 
 @admin.register(AccountEgress)
@@ -81,7 +60,7 @@ class AccountEgressAdmin(ReadOnlyAdmin):
             )
             for d in decisions(obj.account)
         ]
-        return _table([_("when"), _("from"), _("to"), _("source"), _("by"), _("reason")], rows)
+        return html_table([_("when"), _("from"), _("to"), _("source"), _("by"), _("reason")], rows)
 
     @admin.display(description=_("changes not applied yet"))
     def owed_changes(self, obj: AccountEgress) -> str:
@@ -89,7 +68,9 @@ class AccountEgressAdmin(ReadOnlyAdmin):
             (c.target, c.get_status_display(), c.attempts, c.next_attempt_at, c.last_error or "—", c.created_at)
             for c in open_changes(obj.account)
         ]
-        return _table([_("target"), _("status"), _("attempts"), _("next attempt"), _("last error"), _("created")], rows)
+        return html_table(
+            [_("target"), _("status"), _("attempts"), _("next attempt"), _("last error"), _("created")], rows
+        )
 
     def get_urls(self) -> list:
         decide = self.admin_site.admin_view(self.decide_view)
@@ -102,13 +83,17 @@ class AccountEgressAdmin(ReadOnlyAdmin):
         form = DecisionForm(request.POST or None, initial={"account": request.GET.get("account")})
         if request.method == "POST" and form.is_valid():
             account = form.cleaned_data["account"]
-            egress = set_desired_state(
-                account,
-                form.cleaned_data["state"],
-                source=EgressSource.STAFF,
-                reason=form.cleaned_data["reason"],
-                actor=request.user,
-            )
+            try:
+                egress = set_desired_state(
+                    account,
+                    form.cleaned_data["state"],
+                    source=EgressSource.STAFF,
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                )
+            except ReopenRefused as exc:
+                form.add_error(None, str(exc))
+                return self._decide_page(request, form)
             self.message_user(
                 request,
                 _("Port 25 of %(account)s is now %(state)s.")
@@ -116,6 +101,9 @@ class AccountEgressAdmin(ReadOnlyAdmin):
                 messages.SUCCESS,
             )
             return HttpResponseRedirect(reverse("admin:egress_accountegress_change", args=[egress.pk]))
+        return self._decide_page(request, form)
+
+    def _decide_page(self, request: HttpRequest, form: DecisionForm) -> HttpResponse:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -34,6 +34,11 @@ class AccountEgress(models.Model):
     source = models.CharField(_("source"), max_length=10, choices=EgressSource.choices, default=EgressSource.DEFAULT)
     reason = models.TextField(_("reason"), blank=True)
     changed_at = models.DateTimeField(_("changed"), default=timezone.now)
+    superuser_to_reopen = models.BooleanField(
+        _("only a superuser may open it again"),
+        default=False,
+        help_text=_("Set by a block that is final unless a superuser decides otherwise."),
+    )
 
     class Meta:
         verbose_name = _("account egress")

@@ -74,13 +74,17 @@ def apply_due(target: str) -> Outcome:
     while True:
         with transaction.atomic():
             lock_target(target)
-            rows = list(
-                EgressChange.objects.filter(
-                    target=target, status=ChangeStatus.PENDING, next_attempt_at__lte=timezone.now()
-                ).order_by("id")[:BATCH]
-            )
-            if not rows:
+            due = EgressChange.objects.filter(
+                target=target, status=ChangeStatus.PENDING, next_attempt_at__lte=timezone.now()
+            ).order_by("id")
+            first = due.first()
+            if first is None:
                 return Outcome(applied, None)
+            # A batch that failed goes again exactly as it was (its rows share attempts and due time),
+            # so it keeps its key: had the target taken it before its answer was lost, the retry is
+            # recognised, not applied a second time under a new key. Fresh rows batch among themselves.
+            batch = {"next_attempt_at": first.next_attempt_at} if first.attempts else {}
+            rows = list(due.filter(attempts=first.attempts, **batch)[:BATCH])
             touched = {ip for row in rows for ip in row.addresses} | addresses_of({row.account_id for row in rows})
             allowed = allowed_among(touched)
             change = Change(key=_key(rows), allow=frozenset(allowed), deny=frozenset(touched - allowed))

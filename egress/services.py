@@ -4,6 +4,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Account, User
 from accounts.selectors import active_addresses
@@ -16,20 +17,38 @@ def _lock_accounts(account_ids: Iterable[int]) -> None:
     list(Account.objects.select_for_update().filter(pk__in=set(account_ids)).order_by("pk").values_list("pk"))
 
 
+class ReopenRefused(PermissionError):
+    """The account's port 25 was closed for good: only a superuser may open it again."""
+
+
 @transaction.atomic
 def set_desired_state(
-    account: Account, state: str, *, source: str, reason: str, actor: User | None = None
+    account: Account,
+    state: str,
+    *,
+    source: str,
+    reason: str,
+    actor: User | None = None,
+    superuser_to_reopen: bool = False,
 ) -> AccountEgress:
     """Decide the account's port 25: record it, keep the history, and owe every target the change.
 
     The targets are written after commit (the outbox); deciding the same state again is harmless.
+    A block with `superuser_to_reopen` stays until a superuser allows the account again, whatever
+    path the allowing takes (a request's approval, a reinstatement, a staff action).
     """
     if state not in EgressState.values:
         raise ValueError(f"Unknown egress state {state!r}")
     if source not in EgressSource.values or source == EgressSource.DEFAULT:
         raise ValueError(f"Not a decision source: {source!r}")
     _lock_accounts([account.pk])
-    egress, _ = AccountEgress.objects.select_for_update().get_or_create(account=account)
+    egress, _created = AccountEgress.objects.select_for_update().get_or_create(account=account)
+    if state == EgressState.ALLOWED:
+        if egress.superuser_to_reopen and not (actor is not None and actor.is_superuser):
+            raise ReopenRefused(_("Port 25 of this account was closed for good; only a superuser may open it."))
+        egress.superuser_to_reopen = False
+    else:
+        egress.superuser_to_reopen = egress.superuser_to_reopen or superuser_to_reopen
     previous = egress.desired
     egress.desired, egress.source, egress.reason, egress.changed_at = state, source, reason, timezone.now()
     egress.save()

@@ -47,10 +47,12 @@ INSTALLED_APPS = [
     "egress",
     "verification",
     "requests_app",
+    "abuse",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -90,6 +92,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default shares the file between the web process and the worker.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Throttle counters and other short-lived state: Redis in production (shared by all web
+# processes), process memory on the embedded default.
+CACHES = {"default": env.cache_url("PORTAL_CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Redis down must not answer every API call with 500 (DRF throttles read the cache): fail open.
+    CACHES["default"]["BACKEND"] = "portal.cache.FailOpenRedisCache"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -135,10 +144,36 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("PORTAL_DEFAULT_FROM_EMAIL", default="port25@localhost")
 
+# Transport security. Production sits behind HTTPS (a proxy that sets X-Forwarded-Proto);
+# a developer's machine (DEBUG) speaks plain http.
 SESSION_COOKIE_SECURE = env.bool("PORTAL_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.bool("PORTAL_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+BEHIND_PROXY = env.bool("PORTAL_BEHIND_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+SECURE_HSTS_SECONDS = env.int("PORTAL_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("PORTAL_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("PORTAL_HSTS_PRELOAD", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# No inline script or style anywhere (the API docs use drf-spectacular's split view for that).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -147,6 +182,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("PORTAL_API_RATE_ANON", default="60/minute"),
+        "user": env.str("PORTAL_API_RATE_USER", default="1200/minute"),
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -259,3 +302,28 @@ CELERY_BEAT_SCHEDULE["egress-reconcile"] = {
     "schedule": PORTAL_EGRESS_RECONCILE_SECONDS,
 }
 # --- end of Egress ---------------------------------------------------------------------
+
+# --- Abuse -----------------------------------------------------------------------------
+# Abuse reports (abuse/): when they close port 25 again, and how hard the way back is.
+# One report of these categories within the window revokes at once:
+PORTAL_ABUSE_INSTANT_CATEGORIES = env.list(
+    "PORTAL_ABUSE_INSTANT_CATEGORIES", default=["spamtrap", "malware", "compromised"]
+)
+# This many other complaints within the window revoke; from PORTAL_ABUSE_WARN_AFTER on, fewer
+# send the customer a warning (once per window) and flag the account for the abuse desk.
+PORTAL_ABUSE_REVOKE_AFTER = env.int("PORTAL_ABUSE_REVOKE_AFTER", default=5)
+PORTAL_ABUSE_WARN_AFTER = env.int("PORTAL_ABUSE_WARN_AFTER", default=1)
+PORTAL_ABUSE_WINDOW_HOURS = env.float("PORTAL_ABUSE_WINDOW_HOURS", default=24.0)
+# Who may reopen port 25 (or require a new request) after the account's 1st, 2nd, 3rd...
+# revocation; the last entry holds for every later one. Levels: abuse_desk, reviewer, superuser.
+PORTAL_ABUSE_REINSTATEMENT = env.list("PORTAL_ABUSE_REINSTATEMENT", default=["abuse_desk", "reviewer", "superuser"])
+# Largest raw report (an ARF message, a JSON body) accepted, in bytes; a larger one is rejected
+# and its first PORTAL_ABUSE_MAX_REPORT_BYTES bytes are kept. Reports per batch request.
+PORTAL_ABUSE_MAX_REPORT_BYTES = env.int("PORTAL_ABUSE_MAX_REPORT_BYTES", default=2_000_000)
+PORTAL_ABUSE_MAX_BATCH = env.int("PORTAL_ABUSE_MAX_BATCH", default=500)
+# Requests a reporter may make to the abuse API (DRF rate: number/second|minute|hour|day).
+PORTAL_ABUSE_API_RATE = env.str("PORTAL_ABUSE_API_RATE", default="50000/hour")
+# Seconds between sweeps that weigh recently reported accounts again (their task may have been lost).
+PORTAL_ABUSE_SWEEP_SECONDS = env.float("PORTAL_ABUSE_SWEEP_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["abuse-sweep"] = {"task": "abuse.tasks.sweep", "schedule": PORTAL_ABUSE_SWEEP_SECONDS}
+# --- end of Abuse ----------------------------------------------------------------------

@@ -1,11 +1,24 @@
+from csp.decorators import csp_update
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import platform_server
 from requests_app.api import UnblockRequestViewSet, port25_status_view
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """API clients get their 404 as JSON, like every other API error; people get the page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return page_not_found(request, exception)
+
+
+handler404 = not_found
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -13,12 +26,16 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+# Swagger UI sets inline styles (never scripts): this page alone allows them.
+api_docs = csp_update({"style-src": ["'unsafe-inline'"]})(SpectacularSwaggerSplitView.as_view(url_name="api-schema"))
+
 router = DefaultRouter()
 router.register("requests", UnblockRequestViewSet, basename="api-request")
 
 api_v1 = [
     path("port25/", port25_status_view, name="api-port25"),
     path("platform/servers/<str:external_id>/", platform_server, name="api-platform-server"),
+    path("abuse/", include("abuse.api_urls")),
     *router.urls,
 ]
 
@@ -27,7 +44,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include(api_v1)),
+    path("abuse/", include("abuse.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
     path("", include("requests_app.urls")),
 ]

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
+from portal.read_only_admin import ReadOnlyAdmin
 from requests_app import check_flow, review, review_forms
 from requests_app.dashboard import review_dashboard
 from requests_app.models import ReasonTemplate, RequestEvent, UnblockRequest
@@ -22,19 +23,6 @@ from requests_app.selectors import review_context
 from requests_app.services import ANSWER_FIELDS
 
 REVIEW_PERMISSION = "requests_app.review_unblockrequest"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records nobody edits through the admin, superusers included."""
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(RequestEvent)

@@ -7,6 +7,8 @@ from django.db.models import Count, Min, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from egress.models import EgressDecision, EgressSource, EgressState
+from egress.selectors import open_changes
 from requests_app.models import Status, UnblockRequest
 
 DECIDED = (Status.APPROVED, Status.REJECTED)
@@ -36,4 +38,8 @@ def review_dashboard(days: int = 14) -> dict:
         "decisions_per_day": list(per_day),
         "median_time_to_decision": timedelta(seconds=statistics.median(durations)) if durations else None,
         "auto_decisions": decided.filter(auto_decided=True).count(),
+        "revocations": EgressDecision.objects.filter(
+            source=EgressSource.ABUSE, to_state=EgressState.BLOCKED, decided_at__gte=since
+        ).count(),
+        "pending_egress_changes": open_changes().count(),
     }

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from egress.models import EgressSource, EgressState
-from egress.services import set_desired_state
+from egress.services import ReopenRefused, set_desired_state
 from requests_app import notifications
 from requests_app.lifecycle import IllegalTransition, transition
 from requests_app.models import (
@@ -88,13 +88,16 @@ def approve(
     request.auto_decided = auto
     request.save(update_fields=["decision_reason", "auto_decided", "updated_at"])
     request = _move(request, Status.APPROVED, reviewer, note or _("Approved."))
-    set_desired_state(
-        request.account,
-        EgressState.ALLOWED,
-        source=EgressSource.REQUEST,
-        reason=_("Request #%(id)d approved.") % {"id": request.pk},
-        actor=reviewer,
-    )
+    try:
+        set_desired_state(
+            request.account,
+            EgressState.ALLOWED,
+            source=EgressSource.REQUEST,
+            reason=_("Request #%(id)d approved.") % {"id": request.pk},
+            actor=reviewer,
+        )
+    except ReopenRefused as exc:
+        raise ReviewConflict(str(exc)) from exc
     notifications.decision_made(request)
     return True
 

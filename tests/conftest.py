@@ -1,11 +1,25 @@
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import CustomerToken, User
 from accounts.services import record_server, register_customer
 from tests.dns_server import LoopbackDNS
 
+
 # Review fixtures, and those of the automated checks (loopback DNS zone, web servers, settings).
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """The test client and the live server speak plain http; the HTTPS redirect is tested on its own.
+
+    Set here, not in a fixture: SecurityMiddleware reads it once, when the (session-wide)
+    live server builds its handler.
+    """
+    from django.conf import settings
+
+    settings.SECURE_SSL_REDIRECT = False
+
+
 pytest_plugins = ["tests.review_fixtures", "tests.check_fixtures", "tests.browser_fixtures"]
 
 # The public DNS the tests see: a few global addresses, and names that point inside.
@@ -44,6 +58,8 @@ def _test_settings(settings, loopback_dns):
     settings.PORTAL_DNS_TIMEOUT = 2.0
     # A deliberately slow hash protects real passwords; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # API throttle counters live in the cache: each test starts with none.
+    cache.clear()
     # Hashed file names need collectstatic; tests serve the source files as they are.
     settings.STORAGES = {
         **settings.STORAGES,

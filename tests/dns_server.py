@@ -54,9 +54,17 @@ class LoopbackDNS:
     def __init__(self) -> None:
         self.resolver = ZoneResolver()
         quiet = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)
-        self.udp = DNSServer(self.resolver, address="127.0.0.1", port=0, logger=quiet)
-        self.port = self.udp.server.server_address[1]
-        self.tcp = DNSServer(self.resolver, address="127.0.0.1", port=self.port, tcp=True, logger=quiet)
+        # UDP picks a free port; TCP may find that number taken by another program: pick again.
+        for _attempt in range(20):
+            self.udp = DNSServer(self.resolver, address="127.0.0.1", port=0, logger=quiet)
+            self.port = self.udp.server.server_address[1]
+            try:
+                self.tcp = DNSServer(self.resolver, address="127.0.0.1", port=self.port, tcp=True, logger=quiet)
+            except OSError:
+                self.udp.server.server_close()
+                continue
+            return
+        raise OSError("no port free for both UDP and TCP on 127.0.0.1")
 
     @property
     def nameserver(self) -> str:

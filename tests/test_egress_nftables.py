@@ -1,7 +1,8 @@
-"""The `nftables` backend for real: two network namespaces made by the test, joined by a veth pair.
+"""The `nftables` backend for real: network namespaces made by the test, joined by veth pairs.
 
-The "customer" namespace holds the servers' addresses and the firewall (output hook, as on a
-host); the "internet" namespace listens on tcp/25. Addresses exist only inside the namespaces.
+The "customer" namespace holds the servers' addresses; the "internet" namespace listens on tcp/25.
+The firewall is the customer host's own (output hook) or, with a "gateway" namespace between
+them, the gateway's (forward hook). Addresses exist only inside the namespaces.
 """
 
 import os
@@ -9,6 +10,9 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import pytest
 
@@ -58,42 +62,96 @@ def ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
 
 
-@pytest.fixture
-def netns():
-    """Create the two namespaces and the listener; always remove them."""
+@dataclass
+class Lab:
+    customer: str  # the namespace holding the servers' addresses
+    firewall: str  # the namespace nft runs in
+    internet: dict[int, str]  # the listener's address per IP version
+
+
+def add_address(namespace: str, device: str, address: str) -> None:
+    if ":" in address:
+        ip("-n", namespace, "addr", "add", f"{address}/64", "dev", device, "nodad")
+    else:
+        ip("-n", namespace, "addr", "add", f"{address}/24", "dev", device)
+
+
+def link(a: str, a_device: str, b: str, b_device: str) -> None:
+    ip("-n", a, "link", "add", a_device, "type", "veth", "peer", "name", b_device, "netns", b)
+    for namespace, device in ((a, a_device), (b, b_device)):
+        ip("-n", namespace, "link", "set", "lo", "up")
+        ip("-n", namespace, "link", "set", device, "up")
+
+
+@contextmanager
+def namespaces(*roles: str) -> Iterator[list[str]]:
+    """Namespaces with names unique to this run; always removed."""
     run_id = uuid.uuid4().hex[:8]
-    customer, internet = f"p25-cust-{run_id}", f"p25-inet-{run_id}"
-    listener = None
+    names = [f"p25-{role}-{run_id}" for role in roles]
     try:
-        ip("netns", "add", customer)
-        ip("netns", "add", internet)
-        ip("-n", customer, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1", "netns", internet)
-        for address in [*CUSTOMER_IPS, *SPARE_IPS]:
-            prefix = "/64" if ":" in address else "/24"
-            ip("-n", customer, "addr", "add", address + prefix, "dev", "veth0", *(["nodad"] if ":" in address else []))
-        ip("-n", internet, "addr", "add", f"{INTERNET_V4}/24", "dev", "veth1")
-        ip("-n", internet, "addr", "add", f"{INTERNET_V6}/64", "dev", "veth1", "nodad")
-        for namespace, device in ((customer, "veth0"), (internet, "veth1")):
-            ip("-n", namespace, "link", "set", "lo", "up")
-            ip("-n", namespace, "link", "set", device, "up")
-        listener = subprocess.Popen(
-            ["ip", "netns", "exec", internet, sys.executable, "-c", LISTENER], stdout=subprocess.PIPE, text=True
-        )
-        assert listener.stdout.readline().strip() == "ready"
-        yield customer
+        for name in names:
+            ip("netns", "add", name)
+        yield names
     finally:
-        if listener is not None:
-            listener.kill()
-            listener.wait()
-        for namespace in (customer, internet):
-            subprocess.run(["ip", "netns", "del", namespace], capture_output=True, check=False)
+        for name in names:
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
 
 
-def connect(netns: str, source: str) -> str:
-    """Open tcp/25 from `source` in the customer namespace to the internet namespace."""
-    destination = INTERNET_V6 if ":" in source else INTERNET_V4
+@contextmanager
+def listening(namespace: str) -> Iterator[None]:
+    listener = subprocess.Popen(
+        ["ip", "netns", "exec", namespace, sys.executable, "-c", LISTENER], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert listener.stdout.readline().strip() == "ready"
+        yield
+    finally:
+        listener.kill()
+        listener.wait()
+
+
+@pytest.fixture
+def host_lab():
+    """customer <-> internet: the firewall is the customer host's own (output hook)."""
+    with namespaces("cust", "inet") as (customer, internet):
+        link(customer, "veth0", internet, "veth1")
+        for address in [*CUSTOMER_IPS, *SPARE_IPS]:
+            add_address(customer, "veth0", address)
+        for address in (INTERNET_V4, INTERNET_V6):
+            add_address(internet, "veth1", address)
+        with listening(internet):
+            yield Lab(customer, customer, {4: INTERNET_V4, 6: INTERNET_V6})
+
+
+@pytest.fixture
+def gateway_lab():
+    """customer <-> gateway <-> internet: the firewall is the gateway's (forward hook)."""
+    with namespaces("cust", "gw", "inet") as (customer, gateway, internet):
+        link(customer, "veth0", gateway, "down0")
+        link(gateway, "up0", internet, "veth1")
+        for address in CUSTOMER_IPS:
+            add_address(customer, "veth0", address)
+        add_address(gateway, "down0", "198.51.100.254")
+        add_address(gateway, "down0", "2001:db8::fe")
+        add_address(gateway, "up0", "203.0.113.254")
+        add_address(gateway, "up0", "2001:db8:1::fe")
+        add_address(internet, "veth1", "203.0.113.1")
+        add_address(internet, "veth1", "2001:db8:1::1")
+        ip("-n", customer, "route", "add", "default", "via", "198.51.100.254")
+        ip("-n", customer, "-6", "route", "add", "default", "via", "2001:db8::fe")
+        ip("-n", internet, "route", "add", "default", "via", "203.0.113.254")
+        ip("-n", internet, "-6", "route", "add", "default", "via", "2001:db8:1::fe")
+        for sysctl in ("net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"):
+            subprocess.run(["ip", "netns", "exec", gateway, "sysctl", "-qw", sysctl], check=True, timeout=10)
+        with listening(internet):
+            yield Lab(customer, gateway, {4: "203.0.113.1", 6: "2001:db8:1::1"})
+
+
+def connect(lab: Lab, source: str) -> str:
+    """Open tcp/25 from `source` in the customer namespace to the listener in the internet namespace."""
+    destination = lab.internet[6 if ":" in source else 4]
     result = subprocess.run(
-        ["ip", "netns", "exec", netns, sys.executable, "-c", PROBE, source, destination],
+        ["ip", "netns", "exec", lab.customer, sys.executable, "-c", PROBE, source, destination],
         capture_output=True,
         text=True,
         timeout=10,
@@ -102,15 +160,15 @@ def connect(netns: str, source: str) -> str:
     return result.stdout.strip()
 
 
-def nft(netns: str, command: str) -> None:
-    subprocess.run(["ip", "netns", "exec", netns, "nft", command], check=True, capture_output=True, timeout=10)
+def nft(lab: Lab, command: str) -> None:
+    subprocess.run(["ip", "netns", "exec", lab.firewall, "nft", command], check=True, capture_output=True, timeout=10)
 
 
 @pytest.fixture
-def firewall(settings, netns, db):
-    settings.PORTAL_EGRESS_TARGETS = {"host": {"backend": "nftables", "netns": netns, "table": "port25"}}
+def firewall(settings, host_lab, db) -> Lab:
+    settings.PORTAL_EGRESS_TARGETS = {"host": {"backend": "nftables", "netns": host_lab.firewall, "table": "port25"}}
     reconcile("host")  # the first reconciliation sets the firewall up: every account starts blocked
-    return netns
+    return host_lab
 
 
 @pytest.fixture
@@ -167,3 +225,17 @@ def test_a_server_added_to_an_allowed_account_connects_without_a_new_request(
         delete_server(server)
     assert [connect(firewall, address) for address in SPARE_IPS] == ["refused", "refused"]
     assert connect(firewall, CUSTOMER_IPS[0]) == "connected"
+
+
+def test_a_gateway_forwards_port_25_only_for_allowed_accounts(settings, gateway_lab, db, account, decide):
+    settings.PORTAL_EGRESS_TARGETS = {
+        "gateway": {"backend": "nftables", "netns": gateway_lab.firewall, "hook": "forward", "table": "egress25"}
+    }
+    reconcile("gateway")
+    assert [connect(gateway_lab, address) for address in CUSTOMER_IPS] == ["refused", "refused"]
+
+    decide(account, EgressState.ALLOWED)
+    assert [connect(gateway_lab, address) for address in CUSTOMER_IPS] == ["connected", "connected"]
+
+    decide(account, EgressState.BLOCKED, source=EgressSource.ABUSE)
+    assert [connect(gateway_lab, address) for address in CUSTOMER_IPS] == ["refused", "refused"]

@@ -61,7 +61,7 @@ def test_small_personal_server_is_not_asked_for_a_template(customer_client, acco
         ("company_website", "https://private.example.com", "10.1.2.3"),
         ("company_website", "https://does-not-exist.example.com", "does not exist"),
         ("company_website", "https://user:pw@example.com", "user name and password"),
-        ("sending_domain", "exa mple.com", "not a valid host name"),
+        ("sending_domain", "exa mple.com", "spaces or invisible characters"),
         ("sending_domain", "mailserver", "fully qualified"),
         ("mail_server_hostname", "mail.corp", "internal name"),
         ("daily_volume", "0", "at least 1"),

@@ -5,6 +5,8 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
+from egress.models import EgressSource, EgressState
+from egress.services import set_desired_state
 from requests_app import review
 from requests_app.dashboard import review_dashboard
 from requests_app.models import Status, UnblockRequest
@@ -22,6 +24,9 @@ def test_figures_follow_the_queue_and_decisions(account, customer, other_custome
     assert timedelta(hours=5) <= figures["oldest_waiting"] < timedelta(hours=5, minutes=1)
 
     review.approve(first.pk, reviewer, expected_status=Status.AWAITING_REVIEW)
+    assert review_dashboard()["pending_egress_changes"] == 1  # the outbox row, no worker in this test
+    set_desired_state(first.account, EgressState.BLOCKED, source=EgressSource.ABUSE, reason="spam trap")
+    assert review_dashboard()["revocations"] == 1
     review.reject(second.pk, reviewer, expected_status=Status.AWAITING_REVIEW, reason=None, text="no")
     figures = review_dashboard()
     assert figures["queue_depth"] == 0

@@ -1,6 +1,7 @@
 """What a syntactically valid, publicly meaningful host name is."""
 
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +33,11 @@ def normalise_hostname(value: str) -> str:
     name = value.strip().rstrip(".").lower()
     if not name:
         raise ValidationError(_("Enter a host name."), code="required")
+    # IDNA would silently drop invisible characters; a name that looks like another is refused.
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp") for char in name):
+        raise ValidationError(
+            _("“%(name)s” contains spaces or invisible characters."), params={"name": value}, code="invisible"
+        )
     try:
         ascii_name = name.encode("idna").decode("ascii")
     except UnicodeError as exc:

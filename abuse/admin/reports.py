@@ -1,0 +1,182 @@
+"""Reporters, their tokens, and the reports: filed by hand, redacted, rejected ones kept for reading."""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from abuse import intake, redaction
+from abuse.admin.base import form_page
+from abuse.forms import StaffReportForm
+from abuse.models import AbuseReport, Channel, RejectedReport, Reporter, ReporterToken
+from abuse.reports import ReportInput, Unreadable, check_time
+from portal.read_only_admin import ReadOnlyAdmin
+
+RAW_SHOWN = 200_000  # characters of a raw report shown on its page
+
+
+def _raw_text(raw: bytes | memoryview) -> str:
+    text = bytes(raw).decode("utf-8", "replace")
+    return text if len(text) <= RAW_SHOWN else text[:RAW_SHOWN] + "\n…"
+
+
+@admin.register(Reporter)
+class ReporterAdmin(admin.ModelAdmin):
+    list_display = ["name", "contact", "active", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["name", "contact"]
+
+
+@admin.register(ReporterToken)
+class ReporterTokenAdmin(admin.ModelAdmin):
+    """Issue a reporter's token (shown once) and revoke it; only its digest is stored."""
+
+    list_display = ["reporter", "name", "created_at", "last_used_at", "revoked_at"]
+    list_select_related = ["reporter"]
+    readonly_fields = ["created_at", "last_used_at"]
+    fields = ["reporter", "name", "created_at", "last_used_at", "revoked_at"]
+
+    def save_model(self, request: HttpRequest, obj: ReporterToken, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token, raw = ReporterToken.issue(reporter=obj.reporter, name=obj.name)
+        obj.pk, obj.digest = token.pk, token.digest
+        self.message_user(
+            request,
+            _("Token for %(name)s: %(raw)s — copy it now, it is not shown again.") % {"name": obj, "raw": raw},
+            messages.WARNING,
+        )
+
+
+class MatchedFilter(admin.SimpleListFilter):
+    title = gettext_lazy("matched to an account")
+    parameter_name = "matched"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", _("Yes")), ("no", _("No: unmatched"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AbuseReport]) -> QuerySet[AbuseReport]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(account__isnull=self.value() == "no")
+        return queryset
+
+
+class RedactionForm(forms.ModelForm):
+    redacted = forms.MultipleChoiceField(
+        label=gettext_lazy("Hide from the customer"),
+        choices=list(redaction.REDACTABLE.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("The report stays stored as received; only the customer's view changes."),
+    )
+
+    class Meta:
+        model = AbuseReport
+        fields = ["redacted"]
+
+
+@admin.register(AbuseReport)
+class AbuseReportAdmin(admin.ModelAdmin):
+    """Reports as received. Staff file new ones by hand and choose what the customer may not see."""
+
+    list_display = ["received_at", "category", "source_ip", "account", "reporter", "channel", "deliveries"]
+    list_filter = [MatchedFilter, "category", "channel", "reporter"]
+    list_select_related = ["account", "reporter"]
+    search_fields = ["=source_ip", "reference", "account__name", "original_mail_from", "reported_domain"]
+    date_hierarchy = "received_at"
+    form = RedactionForm
+    readonly_fields = [
+        "account_link",
+        "category",
+        "source_ip",
+        "occurred_at",
+        "received_at",
+        "reporter",
+        "filed_by",
+        "channel",
+        "reference",
+        "deliveries",
+        "reported_domain",
+        "original_mail_from",
+        "original_headers",
+        "evidence_text",
+        "raw_report",
+    ]
+    fields = ["redacted", *readonly_fields]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description=gettext_lazy("account"))
+    def account_link(self, obj: AbuseReport) -> str:
+        if obj.account is None:
+            return _("Unmatched: no account held this address at the time.")
+        url = reverse("admin:abuse_abuseevent_changelist") + f"?account__id__exact={obj.account_id}"
+        return format_html('{} (<a href="{}">{}</a>)', obj.account, url, _("abuse timeline"))
+
+    @admin.display(description=gettext_lazy("evidence"))
+    def evidence_text(self, obj: AbuseReport) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.evidence, indent=2, ensure_ascii=False))
+
+    @admin.display(description=gettext_lazy("raw report, as received"))
+    def raw_report(self, obj: AbuseReport) -> str:
+        return format_html("<pre>{}</pre>", _raw_text(obj.raw))
+
+    def save_model(self, request: HttpRequest, obj: AbuseReport, form, change: bool) -> None:
+        redaction.redact(obj, form.cleaned_data["redacted"], request.user)
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        """File a report by hand; it goes through the same intake (de-duplication, matching, policy)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = StaffReportForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                report = ReportInput(
+                    category=data["category"],
+                    source_ip=data["source_ip"],
+                    occurred_at=check_time(data["occurred_at"]),
+                    reference=data["reference"],
+                    reported_domain=data["reported_domain"],
+                    original_mail_from=data["original_mail_from"],
+                    evidence={"text": data["evidence"]},
+                )
+            except Unreadable as exc:
+                form.add_error("occurred_at", str(exc))
+            else:
+                raw = json.dumps({k: str(v) for k, v in data.items()}, ensure_ascii=False).encode()
+                result = intake.accept(report, raw=raw, channel=Channel.STAFF, filed_by=request.user)
+                self.message_user(request, _filed_message(result), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:abuse_abusereport_change", args=[result.report_id]))
+        return form_page(self, request, form, _("File an abuse report"), _("File the report"))
+
+
+def _filed_message(result: intake.Result) -> str:
+    if result.status == intake.DUPLICATE:
+        return _("This incident was reported already: report #%(id)d counts it.") % {"id": result.report_id}
+    if result.status == intake.UNMATCHED:
+        return _("Report filed; no account held %(ip)s at that time.") % {"ip": result.source_ip}
+    return _("Report filed and matched; the policy weighs the account now.")
+
+
+@admin.register(RejectedReport)
+class RejectedReportAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "channel", "reporter", "size", "reason"]
+    list_filter = ["channel", "reporter"]
+    search_fields = ["reason"]
+    date_hierarchy = "received_at"
+    fields = ["received_at", "channel", "reporter", "size", "reason", "raw_report"]
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("raw report, as received (up to the size limit)"))
+    def raw_report(self, obj: RejectedReport) -> str:
+        return format_html("<pre>{}</pre>", _raw_text(obj.raw))

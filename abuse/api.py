@@ -1,0 +1,203 @@
+"""The reporters' API: one report or a batch as JSON, or one raw ARF message.
+
+The body is read as bytes first, so that whatever is rejected (not JSON, too large, invalid)
+is kept raw with its reason; every answer says, per report, what became of it.
+"""
+
+import json
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from abuse import intake
+from abuse.auth import IsReporter, ReporterRateThrottle, ReporterTokenAuthentication
+from abuse.models import Category, Channel, Reporter
+from abuse.reports import ReportInput, Unreadable, check_time, normalise_ip
+
+HTTP_STATUS = {
+    intake.ACCEPTED: status.HTTP_201_CREATED,
+    intake.UNMATCHED: status.HTTP_201_CREATED,
+    intake.DUPLICATE: status.HTTP_200_OK,
+    intake.REJECTED: status.HTTP_400_BAD_REQUEST,
+}
+
+
+class ReportSerializer(serializers.Serializer):
+    source_ip = serializers.CharField(max_length=64, help_text=gettext_lazy("The sending IPv4 or IPv6 address."))
+    category = serializers.ChoiceField(choices=Category.choices)
+    time = serializers.DateTimeField(help_text=gettext_lazy("When the abuse happened (ISO 8601, with a zone)."))
+    reference = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, help_text=gettext_lazy("Your ID of this report.")
+    )
+    message_id = serializers.CharField(
+        max_length=998, required=False, allow_blank=True, help_text=gettext_lazy("Message-ID of the reported mail.")
+    )
+    reported_domain = serializers.CharField(max_length=253, required=False, allow_blank=True)
+    original_mail_from = serializers.CharField(max_length=320, required=False, allow_blank=True)
+    evidence = serializers.JSONField(
+        required=False, help_text=gettext_lazy("Anything that shows the abuse: an object or a text.")
+    )
+
+    def validate_source_ip(self, value: str) -> str:
+        try:
+            return normalise_ip(value)
+        except Unreadable as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_time(self, value):
+        try:
+            return check_time(value)
+        except Unreadable as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_evidence(self, value: object) -> dict:
+        if isinstance(value, str):
+            return {"text": value}
+        if not isinstance(value, dict):
+            raise serializers.ValidationError(_("Evidence must be an object or a text."))
+        return value
+
+    def to_input(self) -> ReportInput:
+        data = self.validated_data
+        return ReportInput(
+            category=data["category"],
+            source_ip=data["source_ip"],
+            occurred_at=data["time"],
+            reference=data.get("reference", ""),
+            original_message_id=data.get("message_id", ""),
+            reported_domain=data.get("reported_domain", ""),
+            original_mail_from=data.get("original_mail_from", ""),
+            evidence=data.get("evidence", {}),
+        )
+
+
+class BatchSerializer(serializers.Serializer):
+    reports = ReportSerializer(many=True)
+
+
+class ResultSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[intake.ACCEPTED, intake.DUPLICATE, intake.UNMATCHED, intake.REJECTED])
+    source_ip = serializers.CharField(allow_null=True)
+    account = serializers.UUIDField(allow_null=True, help_text=gettext_lazy("The matched account's ID."))
+    report = serializers.IntegerField(required=False, help_text=gettext_lazy("Our ID of the stored report."))
+    reason = serializers.CharField(required=False, help_text=gettext_lazy("Why the report was rejected."))
+    rejected = serializers.IntegerField(required=False, help_text=gettext_lazy("Our ID of the kept raw report."))
+    errors = serializers.DictField(required=False, help_text=gettext_lazy("Invalid fields and what is wrong."))
+
+
+class BatchResultSerializer(serializers.Serializer):
+    results = ResultSerializer(many=True)
+    counts = serializers.DictField(child=serializers.IntegerField())
+
+
+def _read_body(request: Request) -> tuple[bytes, bool]:
+    """The raw body, and whether it is larger than PORTAL_ABUSE_MAX_REPORT_BYTES (then only its head)."""
+    limit = settings.PORTAL_ABUSE_MAX_REPORT_BYTES
+    stream = request.stream
+    data = stream.read(limit + 1) if stream is not None else b""
+    return data[:limit], len(data) > limit
+
+
+def _too_large(raw: bytes, channel: str, reporter: Reporter) -> Response:
+    reason = _("The body is larger than %(limit)d bytes.") % {"limit": settings.PORTAL_ABUSE_MAX_REPORT_BYTES}
+    result = intake.reject(raw, reason, channel=channel, reporter=reporter)
+    return Response(result.as_dict(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+
+
+def _json_report(item: object, raw: bytes, reporter: Reporter, *, evaluate: bool) -> tuple[intake.Result, dict]:
+    """Validate and take in one JSON report; an invalid one is kept raw, with the field errors."""
+    if not isinstance(item, dict):
+        reason = _("A report must be a JSON object.")
+        return intake.reject(raw, reason, channel=Channel.JSON, reporter=reporter), {}
+    serializer = ReportSerializer(data=item)
+    if not serializer.is_valid():
+        reason = "; ".join(f"{field}: {' '.join(map(str, errors))}" for field, errors in serializer.errors.items())
+        return intake.reject(raw, reason, channel=Channel.JSON, reporter=reporter), {"errors": serializer.errors}
+    report = serializer.to_input()
+    return intake.accept(report, raw=raw, channel=Channel.JSON, reporter=reporter, evaluate=evaluate), {}
+
+
+def _parse_json(raw: bytes) -> object:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise Unreadable(_("The body is not JSON.")) from None
+
+
+@extend_schema(
+    request=ReportSerializer, responses={201: ResultSerializer, 200: ResultSerializer, 400: ResultSerializer}
+)
+@api_view(["POST"])
+@authentication_classes([ReporterTokenAuthentication])
+@permission_classes([IsReporter])
+@throttle_classes([ReporterRateThrottle])
+def submit_report(request: Request) -> Response:
+    """Report one incident. 201 accepted or unmatched, 200 a duplicate, 400 rejected (and kept)."""
+    reporter = request.auth.reporter
+    raw, too_large = _read_body(request)
+    if too_large:
+        return _too_large(raw, Channel.JSON, reporter)
+    try:
+        item = _parse_json(raw)
+    except Unreadable as exc:
+        result = intake.reject(raw, str(exc), channel=Channel.JSON, reporter=reporter).as_dict()
+        return Response(result, status=status.HTTP_400_BAD_REQUEST)
+    result, errors = _json_report(item, raw, reporter, evaluate=True)
+    return Response({**result.as_dict(), **errors}, status=HTTP_STATUS[result.status])
+
+
+@extend_schema(request=BatchSerializer, responses={200: BatchResultSerializer, 400: ResultSerializer})
+@api_view(["POST"])
+@authentication_classes([ReporterTokenAuthentication])
+@permission_classes([IsReporter])
+@throttle_classes([ReporterRateThrottle])
+def submit_batch(request: Request) -> Response:
+    """Report many incidents at once: {"reports": [...]}; each gets its own result, in order."""
+    reporter = request.auth.reporter
+    raw, too_large = _read_body(request)
+    if too_large:
+        return _too_large(raw, Channel.JSON, reporter)
+    try:
+        body = _parse_json(raw)
+        items = body.get("reports") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise Unreadable(_('Expected {"reports": [...]}.'))
+        if len(items) > settings.PORTAL_ABUSE_MAX_BATCH:
+            raise Unreadable(_("At most %(n)d reports per batch.") % {"n": settings.PORTAL_ABUSE_MAX_BATCH})
+    except Unreadable as exc:
+        result = intake.reject(raw, str(exc), channel=Channel.JSON, reporter=reporter).as_dict()
+        return Response(result, status=status.HTTP_400_BAD_REQUEST)
+    outcomes = [
+        _json_report(item, json.dumps(item, ensure_ascii=False).encode(), reporter, evaluate=False) for item in items
+    ]
+    intake.evaluate_after_commit(result.account_id for result, _errors in outcomes if result.status == intake.ACCEPTED)
+    counts = dict.fromkeys(HTTP_STATUS, 0)
+    for result, _errors in outcomes:
+        counts[result.status] += 1
+    results = [{**result.as_dict(), **errors} for result, errors in outcomes]
+    return Response({"results": results, "counts": counts})
+
+
+@extend_schema(
+    request={"message/rfc822": OpenApiTypes.BINARY},
+    responses={201: ResultSerializer, 200: ResultSerializer, 400: ResultSerializer},
+)
+@api_view(["POST"])
+@authentication_classes([ReporterTokenAuthentication])
+@permission_classes([IsReporter])
+@throttle_classes([ReporterRateThrottle])
+def submit_arf(request: Request) -> Response:
+    """Report one incident as a raw ARF message (RFC 5965), the body being the whole message."""
+    reporter = request.auth.reporter
+    raw, too_large = _read_body(request)
+    if too_large:
+        return _too_large(raw, Channel.ARF, reporter)
+    result = intake.ingest_arf(raw, reporter=reporter).as_dict()
+    return Response(result, status=HTTP_STATUS[result["status"]])

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AbuseConfig(AppConfig):
+    name = "abuse"
+    verbose_name = _("Abuse reports")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from abuse.receivers import on_egress_decision
+        from egress.models import EgressDecision
+
+        post_save.connect(on_egress_decision, sender=EgressDecision, dispatch_uid="abuse.close_on_reopen")

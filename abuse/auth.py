@@ -1,0 +1,50 @@
+"""Reporters authenticate with their own tokens (issued in the admin, stored as digests)."""
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions, permissions, throttling
+from rest_framework.request import Request
+
+from abuse.models import ReporterToken
+from accounts.token_auth import HashedTokenAuthentication
+
+
+class ReporterTokenAuthentication(HashedTokenAuthentication):
+    keyword = "Bearer"
+    model = ReporterToken
+
+    def principal(self, token: ReporterToken) -> AnonymousUser:
+        if not token.reporter.active:
+            raise exceptions.AuthenticationFailed(_("This reporter is inactive."))
+        return AnonymousUser()
+
+
+class IsReporter(permissions.BasePermission):
+    def has_permission(self, request: Request, view: object) -> bool:
+        return isinstance(request.auth, ReporterToken)
+
+
+class ReporterRateThrottle(throttling.SimpleRateThrottle):
+    """Per reporter, not per address: feedback loops send from many hosts, in bursts."""
+
+    scope = "abuse_reporter"
+
+    def get_rate(self) -> str:
+        return settings.PORTAL_ABUSE_API_RATE
+
+    def get_cache_key(self, request: Request, view: object) -> str | None:
+        if not isinstance(request.auth, ReporterToken):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.reporter_id}
+
+
+class ReporterTokenScheme(OpenApiAuthenticationExtension):
+    """Describes the reporters' bearer token in the OpenAPI schema."""
+
+    target_class = ReporterTokenAuthentication
+    name = "reporterToken"
+
+    def get_security_definition(self, auto_schema: object) -> dict:
+        return {"type": "http", "scheme": "bearer"}

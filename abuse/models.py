@@ -1,0 +1,286 @@
+"""Abuse reports about the provider's addresses, the policy's decisions on them, and the way back.
+
+Reports are kept as received (raw bytes beside the parsed fields); a report that cannot be
+read is kept too, as a RejectedReport. Decisions name the reports behind them; revocations
+and everything staff or the customer did about them are on the append-only AbuseEvent log.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account, HashedToken, HashedTokenQuerySet, ServerAddress
+
+
+class Category(models.TextChoices):
+    SPAM = "spam", _("Spam")
+    PHISHING = "phishing", _("Phishing")
+    MALWARE = "malware", _("Malware")
+    COMPROMISED = "compromised", _("Compromised server")
+    SPAMTRAP = "spamtrap", _("Spam-trap hit")
+    OTHER = "other", _("Other")
+
+
+class Channel(models.TextChoices):
+    JSON = "json", _("API (JSON)")
+    ARF = "arf", _("ARF message")
+    STAFF = "staff", _("Filed by staff")
+
+
+class Reporter(models.Model):
+    """Who sends reports: a feedback loop, a blocklist operator, the provider's own monitors."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    contact = models.EmailField(_("contact address"), blank=True)
+    active = models.BooleanField(_("active"), default=True, help_text=_("Reports of inactive reporters are refused."))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reporter")
+        verbose_name_plural = _("reporters")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReporterTokenQuerySet(HashedTokenQuerySet):
+    def matching(self, raw: str) -> "ReporterTokenQuerySet":
+        return super().matching(raw).select_related("reporter")
+
+
+class ReporterToken(HashedToken):
+    """A reporter's API credential, issued in the admin; only its digest is stored."""
+
+    reporter = models.ForeignKey(Reporter, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(_("name"), max_length=100)
+
+    objects = ReporterTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("reporter API token")
+        verbose_name_plural = _("reporter API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.reporter}: {self.name}"
+
+
+class AbuseReport(models.Model):
+    """An accepted report, matched to the account that held the address at the report's time (or not)."""
+
+    reporter = models.ForeignKey(
+        Reporter, verbose_name=_("reporter"), null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
+    )
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("filed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    reference = models.CharField(
+        _("reporter's reference"), max_length=255, blank=True, help_text=_("The reporter's ID or Message-ID.")
+    )
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, unique=True, editable=False)
+    category = models.CharField(_("category"), max_length=12, choices=Category.choices)
+    source_ip = models.GenericIPAddressField(_("source IP"))
+    occurred_at = models.DateTimeField(_("time of the incident"))
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    reported_domain = models.CharField(_("reported domain"), max_length=253, blank=True)
+    original_mail_from = models.CharField(_("original envelope sender"), max_length=320, blank=True)
+    original_headers = models.TextField(_("headers of the reported message"), blank=True)
+    evidence = models.JSONField(_("evidence"), default=dict, blank=True)
+    raw = models.BinaryField(_("raw report"), editable=False)
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    address = models.ForeignKey(
+        ServerAddress, verbose_name=_("address"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    deliveries = models.PositiveIntegerField(_("times delivered"), default=1)
+    redacted = models.JSONField(_("hidden from the customer"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("abuse report")
+        verbose_name_plural = _("abuse reports")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporter", "reference"], condition=~Q(reference=""), name="abuse_report_once_per_reference"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "occurred_at"], name="abuse_report_account_time"),
+            models.Index(fields=["source_ip"], name="abuse_report_source_ip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_category_display()} {self.source_ip}"
+
+
+class RejectedReport(models.Model):
+    """A report that could not be accepted, kept raw with the reason, for the abuse desk to read."""
+
+    reporter = models.ForeignKey(
+        Reporter, verbose_name=_("reporter"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    reason = models.TextField(_("reason"))
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+    raw = models.BinaryField(_("raw report (up to the size limit)"), editable=False)
+
+    class Meta:
+        verbose_name = _("rejected report")
+        verbose_name_plural = _("rejected reports")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.reason[:60]}"
+
+
+class Outcome(models.TextChoices):
+    WARN = "warn", _("Warning")
+    REVOKE = "revoke", _("Revocation")
+
+
+class PolicyDecisionManager(models.Manager):
+    def record(self, account: Account, outcome: str, rule: str, reports: list[AbuseReport]) -> "PolicyDecision":
+        """The decision and the reports behind it, in two inserts."""
+        decision = self.create(account=account, outcome=outcome, rule=rule)
+        through = self.model.reports.through
+        through.objects.bulk_create(through(policydecision=decision, abusereport=report) for report in reports)
+        return decision
+
+
+class PolicyDecision(models.Model):
+    """What the policy concluded about an account, and from which reports."""
+
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    rule = models.TextField(_("rule that applied"))
+    decided_at = models.DateTimeField(_("decided"), default=timezone.now)
+    reports = models.ManyToManyField(AbuseReport, verbose_name=_("reports"), related_name="decisions")
+    acknowledged_at = models.DateTimeField(_("seen by the abuse desk"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("seen by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = PolicyDecisionManager()
+
+    class Meta:
+        verbose_name = _("policy decision")
+        verbose_name_plural = _("policy decisions")
+        ordering = ["-decided_at", "-id"]
+        permissions = [("acknowledge_policydecision", _("Can mark flagged accounts as seen"))]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.get_outcome_display()}"
+
+
+class RevocationState(models.TextChoices):
+    ACTIVE = "active", _("Revoked")
+    NEW_REQUEST = "new_request", _("Revoked; a new request is required")
+    REINSTATED = "reinstated", _("Reinstated by the abuse desk")
+    REOPENED = "reopened", _("Reopened (request approved or staff action)")
+
+
+OPEN_STATES = (RevocationState.ACTIVE, RevocationState.NEW_REQUEST)
+
+
+class RevocationQuerySet(models.QuerySet):
+    def open(self) -> "RevocationQuerySet":
+        return self.filter(state__in=OPEN_STATES)
+
+
+class Revocation(models.Model):
+    """Port 25 closed by the policy; stays open (in this sense) until the way back is taken."""
+
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="+")
+    decision = models.OneToOneField(PolicyDecision, verbose_name=_("decision"), on_delete=models.PROTECT)
+    ordinal = models.PositiveIntegerField(_("revocation number"), help_text=_("1 for the account's first one."))
+    revoked_at = models.DateTimeField(_("revoked"), default=timezone.now)
+    reason = models.TextField(_("reason"))
+    state = models.CharField(_("state"), max_length=12, choices=RevocationState.choices, default=RevocationState.ACTIVE)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    staff_note = models.TextField(_("note of the abuse desk"), blank=True)
+    customer_note = models.TextField(_("what the customer fixed"), blank=True)
+    customer_note_at = models.DateTimeField(_("customer answered"), null=True, blank=True)
+
+    objects = RevocationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("revocation")
+        verbose_name_plural = _("revocations")
+        ordering = ["-revoked_at", "-id"]
+        permissions = [("reinstate_revocation", _("Can reinstate port 25 or require a new request"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(state__in=OPEN_STATES), name="abuse_one_open_revocation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} #{self.ordinal}: {self.get_state_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+class EventKind(models.TextChoices):
+    WARNED = "warned", _("Warning sent")
+    REVOKED = "revoked", _("Port 25 revoked")
+    FIX_REPORTED = "fix_reported", _("Customer reported a fix")
+    REINSTATED = "reinstated", _("Reinstated")
+    NEW_REQUEST = "new_request", _("New request required")
+    REOPENED = "reopened", _("Reopened elsewhere")
+    ACKNOWLEDGED = "acknowledged", _("Flag seen by the abuse desk")
+    REDACTED = "redacted", _("Evidence redacted")
+    FILED = "filed", _("Report filed by staff")
+
+
+class AbuseEvent(models.Model):
+    """The abuse timeline of an account. Append-only: nothing updates or deletes these rows."""
+
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    kind = models.CharField(_("what"), max_length=14, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    message = models.TextField(_("details"), blank=True)
+    report = models.ForeignKey(AbuseReport, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decision = models.ForeignKey(PolicyDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    revocation = models.ForeignKey(Revocation, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+
+    class Meta:
+        verbose_name = _("abuse event")
+        verbose_name_plural = _("abuse events")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.get_kind_display()}"

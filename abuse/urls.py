@@ -1,0 +1,7 @@
+from django.urls import path
+
+from abuse import views
+
+urlpatterns = [
+    path("", views.revocation, name="abuse_revocation"),
+]

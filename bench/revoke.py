@@ -1,0 +1,361 @@
+"""Benchmark: abuse-report intake next to a bare Django JSON view, and the time from a tipping report to the firewall.
+
+Starts everything it measures on loopback, in a temporary folder it removes: a throw-away PostgreSQL
+and Redis, gunicorn (sync workers) serving the portal plus one bare JSON view through the same
+middleware, and a Celery worker. The firewall is egress's `simulated` backend (a table), so "the
+firewall no longer allows the account" is the moment its addresses leave that table.
+
+(a) intake: the burst of reports posted one per request (`--concurrency` clients, one connection per
+    request, as gunicorn's sync workers answer), next to the same bodies posted to the bare view;
+    then the same number again in batches (`--batch` per request), for the record.
+(b) time to revoke: for each account the burst tips (a spam-trap report, or its 5th complaint), from
+    the moment the tipping report's answer arrived to the moment its addresses left the firewall
+    (polled every 5 ms). The reports are shuffled: tipping accounts, warned accounts, and others.
+
+    .venv/bin/python bench/revoke.py [--reports 1000] [--concurrency 16] [--web-workers 4] [--celery-workers 2]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REVOKE_AFTER = 5
+ROUNDS = 5
+BENCH_SETTINGS = """from portal.settings import *  # noqa: F403
+ROOT_URLCONF = "bench_revoke_urls"
+"""
+BENCH_URLS = """import json
+from django.http import JsonResponse
+from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
+
+@csrf_exempt
+def bare(request):
+    return JsonResponse({"status": "ok", "keys": sorted(json.loads(request.body))}, status=201)
+
+urlpatterns = [path("bench/bare/", bare), path("", include("portal.urls"))]
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            sys.exit(f"bench/revoke.py: {what} did not happen within {seconds} s")
+        time.sleep(0.05)
+
+
+class Services:
+    """PostgreSQL, Redis, gunicorn and a Celery worker, all stopped (and their folder removed) on exit."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.processes, self.pg = folder, [], None
+
+    def start_postgres(self) -> str:
+        pgbin = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+        data, port = self.folder / "pg", free_port()
+        data.mkdir()
+        as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if as_pg:
+            shutil.chown(data, "postgres")
+            self.folder.chmod(0o755)
+        subprocess.run([*as_pg, pgbin / "initdb", "-D", data / "data", "-U", "postgres", "--auth=trust"],
+                       check=True, capture_output=True)  # fmt: skip
+        options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=100"
+        subprocess.run([*as_pg, pgbin / "pg_ctl", "-D", data / "data", "-o", options, "-l", data / "log", "-w",
+                        "start"], check=True, capture_output=True)  # fmt: skip
+        self.pg = [*as_pg, pgbin / "pg_ctl", "-D", data / "data", "-m", "fast", "-w", "stop"]
+        subprocess.run([pgbin / "psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-q", "-c",
+                        "CREATE DATABASE bench"], check=True)  # fmt: skip
+        return f"postgres://postgres@127.0.0.1:{port}/bench?conn_max_age=60"
+
+    def start_redis(self) -> str:
+        port = free_port()
+        self.spawn(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+                   "redis", os.environ)  # fmt: skip
+        wait_until(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout
+                   == b"PONG\n", 10, "Redis start")  # fmt: skip
+        return f"redis://127.0.0.1:{port}/0"
+
+    def spawn(self, argv: list, name: str, env: dict) -> int:
+        log = (self.folder / f"{name}.log").open("wb")
+        self.processes.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+        return self.processes[-1].pid
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if self.pg:
+            subprocess.run(self.pg, check=False, capture_output=True)
+
+
+def setup_django(env: dict) -> None:
+    os.environ.update(env)
+    sys.path[:0] = [env["PYTHONPATH"].split(os.pathsep)[0], str(ROOT)]
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def make_inventory(accounts: int) -> tuple[list[str], str]:
+    """Allowed accounts, each one server with one address held for a month, allowed on the firewall."""
+    from django.utils import timezone
+
+    from abuse.models import Reporter, ReporterToken
+    from accounts.models import Account, Server, ServerAddress
+    from egress.models import AccountEgress, EgressSource, EgressState, SimulatedAllowance
+
+    ips = [f"10.{i // 65536}.{i // 256 % 256}.{i % 256}" for i in range(1, accounts + 1)]
+    Account.objects.bulk_create(Account(name=f"bench {i}") for i in range(accounts))
+    ids = list(Account.objects.order_by("pk").values_list("pk", flat=True))
+    AccountEgress.objects.bulk_create(
+        AccountEgress(account_id=pk, desired=EgressState.ALLOWED, source=EgressSource.REQUEST) for pk in ids
+    )
+    Server.objects.bulk_create(Server(account_id=pk, external_id=f"vm-{pk}", hostname=f"vm-{pk}.test") for pk in ids)
+    servers = Server.objects.order_by("account_id").values_list("pk", flat=True)
+    month_ago = timezone.now() - timedelta(days=30)
+    ServerAddress.objects.bulk_create(
+        ServerAddress(server_id=s, ip=ip, assigned_at=month_ago) for s, ip in zip(servers, ips, strict=True)
+    )
+    SimulatedAllowance.objects.bulk_create(SimulatedAllowance(target="default", ip=ip) for ip in ips)
+    token = ReporterToken.issue(reporter=Reporter.objects.create(name="bench"), name="bench")[1]
+    return ips, token
+
+
+def burst(ips: list[str], reports: int, seed: int) -> tuple[list[dict], set[str]]:
+    """`reports` shuffled reports. Of every 10 addresses, one gets a spam-trap hit and one 5 complaints
+    (both tip the policy), eight get 2 complaints (a warning); each report is about another message."""
+    from django.utils import timezone
+
+    now, bodies, tipped = timezone.now().isoformat(), [], set()
+    for i, ip in enumerate(ips):
+        plan = ["spamtrap"] if i % 10 == 0 else ["spam"] * (REVOKE_AFTER if i % 10 == 1 else 2)
+        plan = plan[: reports - len(bodies)]
+        if not plan:
+            break
+        if i % 10 < 2 and len(plan) in (1, REVOKE_AFTER):
+            tipped.add(ip)
+        for category in plan:
+            n = len(bodies)
+            bodies.append(
+                {"source_ip": ip, "category": category, "time": now, "reference": f"r{n}", "message_id": f"<{n}@m>"}
+            )
+    random.Random(seed).shuffle(bodies)  # noqa: S311 - an order, not a secret
+    return bodies, tipped
+
+
+async def post(port: int, path: str, body: bytes, token: str) -> tuple[int, bytes, float]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")  # fmt: skip
+    writer.write(head.encode() + body)
+    await writer.drain()
+    answer = await reader.read()
+    done = time.monotonic()
+    writer.close()
+    return int(answer.split(b" ", 2)[1]), answer.partition(b"\r\n\r\n")[2], done
+
+
+async def post_all(port: int, path: str, bodies: list[bytes], token: str, concurrency: int) -> list:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(body: bytes):
+        async with gate:
+            return await post(port, path, body, token)
+
+    return await asyncio.gather(*(one(body) for body in bodies))
+
+
+def timed_posts(port, path, bodies, token, concurrency) -> tuple[float, list]:
+    started = time.monotonic()
+    answers = asyncio.run(post_all(port, path, bodies, token, concurrency))
+    bad = [a for a in answers if a[0] not in (200, 201)]
+    if bad:
+        sys.exit(f"bench/revoke.py: {len(bad)} failed requests to {path}, e.g. {bad[0][0]} {bad[0][1][:300]!r}")
+    return time.monotonic() - started, answers
+
+
+class FirewallWatch(threading.Thread):
+    """Polls the simulated firewall; notes when each watched address stops being allowed."""
+
+    def __init__(self, ips: set[str]) -> None:
+        super().__init__(daemon=True)
+        self.waiting, self.closed_at, self.stop = set(ips), {}, threading.Event()
+
+    def run(self) -> None:
+        from django.db import connection
+
+        from egress.models import SimulatedAllowance
+
+        while self.waiting and not self.stop.is_set():
+            allowed = set(SimulatedAllowance.objects.filter(ip__in=self.waiting).values_list("ip", flat=True))
+            now = time.monotonic()
+            for ip in self.waiting - allowed:
+                self.closed_at[ip] = now
+            self.waiting &= allowed
+            time.sleep(0.005)
+        connection.close()
+
+
+def cpu_seconds(parent: int) -> float:
+    """CPU time (user + system) of a process and its children so far: gunicorn's master and workers."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if entry.name == str(parent) or fields[1] == str(parent):
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reports", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=16, help="clients posting at once")
+    parser.add_argument("--web-workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
+    parser.add_argument("--celery-workers", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--batch", type=int, default=50, help="reports per batch request in the batch run")
+    parser.add_argument("--seed", type=int, default=25)
+    options = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-revoke-"))
+    services = Services(folder)
+    try:
+        run(options, folder, services)
+    finally:
+        services.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(options: argparse.Namespace, folder: Path, services: Services) -> None:
+    (folder / "mods").mkdir()
+    (folder / "mods" / "bench_revoke_settings.py").write_text(BENCH_SETTINGS)
+    (folder / "mods" / "bench_revoke_urls.py").write_text(BENCH_URLS)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(folder / "mods"), str(ROOT)]),
+        "DJANGO_SETTINGS_MODULE": "bench_revoke_settings",
+        "DATABASE_URL": services.start_postgres(),
+        "PORTAL_BROKER_URL": services.start_redis(),
+        "PORTAL_SECRET_KEY": "bench-not-secret",
+        "PORTAL_ALLOWED_HOSTS": "127.0.0.1",
+        "PORTAL_SSL_REDIRECT": "false",
+        "PORTAL_LOG_LEVEL": "WARNING",
+        "PORTAL_EGRESS_TARGETS": json.dumps({"default": {"backend": "simulated"}}),
+        "PORTAL_ABUSE_REVOKE_AFTER": str(REVOKE_AFTER),
+        "PORTAL_ABUSE_API_RATE": "100000000/day",
+        "EMAIL_URL": "dummymail://",
+    }
+    setup_django(env)
+    ips, token = make_inventory(options.reports)
+    bodies, tipped = burst(ips, options.reports, options.seed)
+    port = free_port()
+    web = services.spawn([sys.executable, "-m", "gunicorn", "--workers", str(options.web_workers), "--bind",
+                    f"127.0.0.1:{port}", "portal.wsgi:application"], "gunicorn", env)  # fmt: skip
+    services.spawn([sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=WARNING",
+                    f"--concurrency={options.celery_workers}", "--without-gossip", "--without-mingle",
+                    "--without-heartbeat"], "celery", env)  # fmt: skip
+    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 30, "gunicorn start")
+    print(
+        f"{options.reports} reports about {len({b['source_ip'] for b in bodies})} accounts, {len(tipped)} tipped; "
+        f"{options.concurrency} clients; gunicorn {options.web_workers} sync workers; "
+        f"Celery {options.celery_workers} processes; PostgreSQL and Redis on loopback; {os.cpu_count()} CPUs"
+    )
+
+    raw = [json.dumps(body).encode() for body in bodies]
+    warm = [
+        json.dumps({**body, "source_ip": "192.0.2.1", "reference": f"w{i}"}).encode()
+        for i, body in enumerate(bodies[:100])
+    ]
+    timed_posts(port, "/bench/bare/", raw[:200], token, options.concurrency)
+    timed_posts(port, "/api/v1/abuse/reports/", warm, token, options.concurrency)
+
+    # Bare view and intake take turns, a fifth of the burst each, so that both see the same machine.
+    bare_s = intake_s = bare_cpu = intake_cpu = 0.0
+    answers: list = []
+    watch = FirewallWatch(tipped)
+    watch.start()
+    for part in range(ROUNDS):
+        chunk = raw[part * len(raw) // ROUNDS : (part + 1) * len(raw) // ROUNDS]
+        before = cpu_seconds(web)
+        bare_s += timed_posts(port, "/bench/bare/", chunk, token, options.concurrency)[0]
+        middle = cpu_seconds(web)
+        seconds, chunk_answers = timed_posts(port, "/api/v1/abuse/reports/", chunk, token, options.concurrency)
+        intake_s, answers = intake_s + seconds, answers + chunk_answers
+        bare_cpu, intake_cpu = bare_cpu + middle - before, intake_cpu + cpu_seconds(web) - middle
+    watch.join(60)
+    watch.stop.set()
+
+    accepted: dict[str, list[float]] = {}
+    for body, (_status, _answer, done) in zip(bodies, answers, strict=True):
+        accepted.setdefault(body["source_ip"], []).append(done)
+    latencies = []
+    for ip in tipped & watch.closed_at.keys():
+        times = sorted(accepted[ip])  # the tipping report: the spam-trap hit, or the 5th complaint
+        latencies.append(watch.closed_at[ip] - times[min(len(times), REVOKE_AFTER) - 1])
+
+    later = [{**body, "reference": f"b{i}", "message_id": f"<b{i}@m>"} for i, body in enumerate(bodies)]
+    batches = [
+        json.dumps({"reports": later[i : i + options.batch]}).encode() for i in range(0, len(later), options.batch)
+    ]
+    batch_s, _ = timed_posts(port, "/api/v1/abuse/reports/batch/", batches, token, options.concurrency)
+
+    bare_rate, intake_rate = options.reports / bare_s, options.reports / intake_s
+    per = 1000 / options.reports
+    print(f"bare Django JSON view:          {bare_rate:8.0f} requests/s ({bare_s:.2f} s; "
+          f"{bare_cpu * per:.1f} ms CPU per request in gunicorn)")  # fmt: skip
+    print(f"abuse intake, 1 per request:    {intake_rate:8.0f} reports/s  ({intake_s:.2f} s; "
+          f"{intake_cpu * per:.1f} ms CPU per report in gunicorn)   ratio to bare {intake_rate / bare_rate:.2f} "
+          "(goal >= 0.5)")  # fmt: skip
+    print(f"abuse intake, {options.batch} per request:   {options.reports / batch_s:8.0f} reports/s  ({batch_s:.2f} s)")
+    print(f"revoked on the firewall: {len(latencies)} of {len(tipped)} tipped accounts")
+    if latencies:
+        print(f"time to revoke: p50 {percentile(latencies, 50):.3f} s, p99 {percentile(latencies, 99):.3f} s, "
+              f"max {max(latencies):.3f} s, mean {statistics.mean(latencies):.3f} s (goal p99 < 2 s)")  # fmt: skip
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
+            return response.status == 200
+    except OSError:
+        return False
+
+
+if __name__ == "__main__":
+    main()

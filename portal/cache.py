@@ -1,0 +1,61 @@
+"""The Redis cache, failing open: Redis being down must not take the portal down with it.
+
+Django's RedisCache raises when Redis cannot be reached, and every API request reads the cache
+(DRF's throttles, the abuse reporters' throttle): with the cache in Redis, as docker-compose.yml
+sets it, each API call answered 500 while Redis was down or restarting (tests/test_faults.py).
+This backend behaves as an empty cache instead, and says so in the log: reads miss, writes are
+dropped. Throttles let requests through while Redis is away; everything else cached is recomputed.
+"""
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
+LOG_EVERY = 10.0  # seconds between two warnings of one process: an outage must not flood the log
+_last_warning = 0.0
+
+
+def _warn(operation: str, exc: Exception) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning >= LOG_EVERY:
+        _last_warning = now
+        logger.warning("Cache: Redis unreachable (%s); %s answered as an empty cache.", exc, operation)
+
+
+def _fail_open(method: Callable, fallback: Callable) -> Callable:
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except UNREACHABLE as exc:
+            _warn(method.__name__, exc)
+            return fallback(*args, **kwargs)
+
+    return wrapper
+
+
+def _missing_key(key, *args, **kwargs):
+    raise ValueError(f"Key {key!r} not found (Redis unreachable).")
+
+
+class FailOpenRedisCache(RedisCache):
+    get = _fail_open(RedisCache.get, lambda key, default=None, version=None: default)
+    get_many = _fail_open(RedisCache.get_many, lambda *args, **kwargs: {})
+    has_key = _fail_open(RedisCache.has_key, lambda *args, **kwargs: False)
+    add = _fail_open(RedisCache.add, lambda *args, **kwargs: False)
+    set = _fail_open(RedisCache.set, lambda *args, **kwargs: None)
+    set_many = _fail_open(RedisCache.set_many, lambda data, *args, **kwargs: list(data))
+    touch = _fail_open(RedisCache.touch, lambda *args, **kwargs: False)
+    incr = _fail_open(RedisCache.incr, _missing_key)
+    delete = _fail_open(RedisCache.delete, lambda *args, **kwargs: False)
+    delete_many = _fail_open(RedisCache.delete_many, lambda *args, **kwargs: None)
+    clear = _fail_open(RedisCache.clear, lambda *args, **kwargs: False)

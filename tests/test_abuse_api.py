@@ -1,0 +1,260 @@
+"""The reporters' API: token auth, one report, batches, duplicates, raw ARF, clear 4xx (and nothing lost)."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from abuse.models import AbuseReport, RejectedReport, ReporterToken
+from accounts.models import CustomerToken
+from tests.abuse_samples import backdate_addresses, fbl_report, report_json, reporter_with_token, sample
+from tests.conftest import CUSTOMER_IPS
+
+REPORTS = "/api/v1/abuse/reports/"
+BATCH = "/api/v1/abuse/reports/batch/"
+ARF = "/api/v1/abuse/arf/"
+
+
+@pytest.fixture
+def reporter(db):
+    return reporter_with_token()
+
+
+@pytest.fixture
+def api(reporter) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {reporter[1]}")
+    return client
+
+
+def post_json(client: APIClient, url: str, body: object):
+    return client.post(url, json.dumps(body), content_type="application/json")
+
+
+# --- authentication ------------------------------------------------------------------------
+
+
+def test_without_a_token_the_answer_is_401_and_says_how_to_authenticate(db):
+    response = post_json(APIClient(), REPORTS, report_json())
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert not AbuseReport.objects.exists() and not RejectedReport.objects.exists()
+
+
+@pytest.mark.parametrize("header", ["Bearer not-a-token", "Bearer", "Bearer a b"])
+def test_a_wrong_token_is_401(reporter, header):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+
+    assert post_json(client, REPORTS, report_json()).status_code == 401
+
+
+def test_a_revoked_token_is_401(api, reporter):
+    ReporterToken.objects.update(revoked_at=timezone.now())
+
+    assert post_json(api, REPORTS, report_json()).status_code == 401
+
+
+def test_an_inactive_reporter_is_401(api, reporter):
+    reporter[0].__class__.objects.update(active=False)
+
+    response = post_json(api, REPORTS, report_json())
+
+    assert response.status_code == 401
+    assert "inactive" in response.json()["detail"]
+
+
+def test_a_customer_token_is_not_a_reporter_token(customer):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {CustomerToken.issue(user=customer, name='x')[1]}")
+
+    assert post_json(client, REPORTS, report_json()).status_code == 401
+
+
+# --- one report ----------------------------------------------------------------------------
+
+
+def test_a_report_is_accepted_matched_and_kept_as_sent(api, reporter, account):
+    body = report_json()
+    response = post_json(api, REPORTS, body)
+
+    assert response.status_code == 201
+    assert response.json() == {
+        "status": "accepted",
+        "source_ip": CUSTOMER_IPS[0],
+        "account": str(account.reference),
+        "report": AbuseReport.objects.get().pk,
+    }
+    report = AbuseReport.objects.get()
+    assert (report.account, report.reporter, report.category, report.reference) == (
+        account,
+        reporter[0],
+        "spam",
+        "ref-1",
+    )
+    assert json.loads(bytes(report.raw)) == body
+    assert ReporterToken.objects.get().last_used_at is not None
+
+
+def test_an_ipv6_report_is_matched_whatever_its_spelling(api, account):
+    response = post_json(api, REPORTS, report_json(ip="2001:0DB8:0:0::0007"))
+
+    assert (response.status_code, response.json()["account"]) == (201, str(account.reference))
+    assert response.json()["source_ip"] == CUSTOMER_IPS[1]
+
+
+def test_an_address_nobody_holds_is_kept_as_unmatched(api, db):
+    response = post_json(api, REPORTS, report_json(ip="203.0.113.99"))
+
+    assert response.status_code == 201
+    assert response.json()["status"] == "unmatched" and response.json()["account"] is None
+    assert AbuseReport.objects.get().account is None
+
+
+def test_the_same_report_twice_counts_once(api, account):
+    first = post_json(api, REPORTS, report_json())
+    again = post_json(api, REPORTS, {**report_json(), "evidence": "resent"})
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["status"] == "duplicate"
+    assert again.json()["report"] == first.json()["report"]
+    assert AbuseReport.objects.get().deliveries == 2
+
+
+def test_the_same_incident_from_another_reporter_counts_once(api, account):
+    """Same message, same address and time: the fingerprint matches although the reporter differs."""
+    body = {**report_json(), "message_id": "<m1@news.acme-shop.example>"}
+    post_json(api, REPORTS, body)
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {reporter_with_token('Blocklist operator')[1]}")
+
+    response = post_json(other, REPORTS, {**body, "reference": "their-own-id"})
+
+    assert response.json()["status"] == "duplicate"
+    assert AbuseReport.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"source_ip": "300.1.2.3"}, "source_ip", "not an IP address"),
+        ({"category": "bulk"}, "category", "not a valid choice"),
+        ({"time": "yesterday"}, "time", "wrong format"),
+        ({"time": "2099-01-01T00:00:00Z"}, "time", "in the future"),
+        ({"evidence": [1, 2]}, "evidence", "object or a text"),
+        ({"source_ip": None}, "source_ip", "may not be null"),
+    ],
+)
+def test_an_invalid_report_is_400_with_the_field_and_kept_raw(api, db, change, field, message):
+    body = {**report_json(), **change}
+
+    response = post_json(api, REPORTS, body)
+
+    assert response.status_code == 400
+    answer = response.json()
+    assert answer["status"] == "rejected"
+    assert message in " ".join(answer["errors"][field])
+    assert answer["reason"].startswith(f"{field}: ")
+    kept = RejectedReport.objects.get(pk=answer["rejected"])
+    assert json.loads(bytes(kept.raw)) == body and kept.reason == answer["reason"]
+
+
+@pytest.mark.parametrize(("body", "reason"), [(b"{not json", "not JSON"), (b"[1, 2]", "JSON object")])
+def test_a_body_that_is_not_a_report_object_is_400_and_kept(api, db, body, reason):
+    response = api.post(REPORTS, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert reason in response.json()["reason"]
+    assert bytes(RejectedReport.objects.get().raw) == body
+
+
+def test_a_body_above_the_size_limit_is_413_and_its_head_kept(api, db, settings):
+    settings.PORTAL_ABUSE_MAX_REPORT_BYTES = 1000
+    body = json.dumps({**report_json(), "evidence": "x" * 5000}).encode()
+
+    response = api.post(REPORTS, body, content_type="application/json")
+
+    assert response.status_code == 413
+    kept = RejectedReport.objects.get()
+    assert bytes(kept.raw) == body[:1000] and "1000 bytes" in kept.reason
+
+
+# --- batches ---------------------------------------------------------------------------------
+
+
+def test_a_batch_answers_each_report_in_order(api, account, django_capture_on_commit_callbacks):
+    reports = [
+        report_json(number=1),
+        report_json(number=2),
+        report_json(number=1),  # again
+        report_json(ip="203.0.113.99", number=3),
+        {**report_json(number=4), "category": "bulk"},
+        "not an object",
+    ]
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post_json(api, BATCH, {"reports": reports})
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert [r["status"] for r in answer["results"]] == [
+        "accepted",
+        "accepted",
+        "duplicate",
+        "unmatched",
+        "rejected",
+        "rejected",
+    ]
+    assert answer["counts"] == {"accepted": 2, "duplicate": 1, "unmatched": 1, "rejected": 2}
+    assert "category" in answer["results"][4]["errors"]
+    assert len(callbacks) == 1, "the account is weighed once for the whole batch"
+    assert AbuseReport.objects.count() == 3 and RejectedReport.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [({"reports": {"a": 1}}, "Expected"), ([report_json()], "Expected"), ({"reports": [report_json()] * 3}, "At most")],
+)
+def test_a_malformed_or_oversized_batch_is_400_and_kept(api, db, settings, body, reason):
+    settings.PORTAL_ABUSE_MAX_BATCH = 2
+
+    response = post_json(api, BATCH, body)
+
+    assert response.status_code == 400
+    assert reason in response.json()["reason"]
+    assert RejectedReport.objects.count() == 1 and not AbuseReport.objects.exists()
+
+
+# --- raw ARF ---------------------------------------------------------------------------------
+
+
+def test_a_raw_arf_message_is_accepted_as_sent(api, account):
+    backdate_addresses(account, timezone.now() - timedelta(days=30))
+    raw = fbl_report(number=7)
+
+    response = api.post(ARF, raw, content_type="message/rfc822")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["account"] == str(account.reference)
+    report = AbuseReport.objects.get()
+    assert bytes(report.raw) == raw and report.reference == "<fbl-7@isp.example>"
+    assert api.post(ARF, raw, content_type="message/rfc822").json()["status"] == "duplicate"
+
+
+def test_a_raw_message_that_is_not_arf_is_400_and_kept(api, db):
+    response = api.post(ARF, sample("not-arf.eml"), content_type="message/rfc822")
+
+    assert response.status_code == 400
+    assert response.json()["reason"].startswith("Not an ARF report")
+    assert bytes(RejectedReport.objects.get().raw) == sample("not-arf.eml")
+
+
+def test_the_schema_documents_the_reporter_api(client, db):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+
+    for path in (REPORTS, BATCH, ARF):
+        operation = schema["paths"][path]["post"]
+        assert {name for requirement in operation["security"] for name in requirement} == {"reporterToken"}
+    assert "message/rfc822" in schema["paths"][ARF]["post"]["requestBody"]["content"]

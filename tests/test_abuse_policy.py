@@ -1,0 +1,183 @@
+"""The policy: instant categories revoke at once, N complaints in T hours revoke, fewer warn; each decision
+names its reports, and a revocation reaches the (simulated) firewall through egress."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from abuse import intake, policy, tasks
+from abuse.models import AbuseEvent, EventKind, Outcome, PolicyDecision, Revocation
+from abuse.reports import ReportInput
+from abuse.revocations import reinstate
+from accounts.models import Account
+from egress.models import EgressSource, EgressState, SimulatedAllowance
+from egress.selectors import desired_egress
+from egress.services import set_desired_state
+from tests.abuse_samples import backdate_addresses
+from tests.conftest import CUSTOMER_IPS, OTHER_IPS
+from tests.egress_support import eager_tasks
+
+
+@pytest.fixture(autouse=True)
+def _policy(settings):
+    settings.PORTAL_EGRESS_TARGETS = {"default": {"backend": "simulated"}}
+    settings.PORTAL_ABUSE_INSTANT_CATEGORIES = ["spamtrap", "malware", "compromised"]
+    settings.PORTAL_ABUSE_REVOKE_AFTER = 3
+    settings.PORTAL_ABUSE_WARN_AFTER = 1
+    settings.PORTAL_ABUSE_WINDOW_HOURS = 24
+
+
+@pytest.fixture
+def run_after_commit(django_capture_on_commit_callbacks):
+    """Commit, then run the queued tasks inline: the policy, then the egress apply."""
+
+    def run(action):
+        with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
+            return action()
+
+    return run
+
+
+@pytest.fixture
+def held_account(account):
+    """The customer has held their addresses for a month (reports refer to the recent past)."""
+    backdate_addresses(account, timezone.now() - timedelta(days=30))
+    return account
+
+
+@pytest.fixture
+def open_account(held_account, run_after_commit):
+    account = held_account
+    run_after_commit(lambda: set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="ok"))
+    assert firewall() == set(CUSTOMER_IPS)
+    mail.outbox.clear()
+    return account
+
+
+def egress_of(account: Account):
+    return desired_egress(Account.objects.get(pk=account.pk))
+
+
+def firewall() -> set[str]:
+    return set(SimulatedAllowance.objects.values_list("ip", flat=True))
+
+
+def submit(run, category="spam", ip=CUSTOMER_IPS[0], hours_ago: float = 0.01, n: int = 1) -> list[intake.Result]:
+    def take_in():
+        return [
+            intake.accept(
+                ReportInput(
+                    category=category,
+                    source_ip=ip,
+                    occurred_at=timezone.now() - timedelta(hours=hours_ago),
+                    reference=f"{category}-{i}-{timezone.now().timestamp()}",
+                    evidence={"i": i, "category": category, "at": timezone.now().isoformat()},
+                ),
+                raw=b"{}",
+                channel="json",
+            )
+            for i in range(n)
+        ]
+
+    return run(take_in)
+
+
+@pytest.mark.parametrize("category", ["spamtrap", "malware", "compromised"])
+def test_one_high_confidence_report_revokes_at_once_and_the_firewall_follows(open_account, run_after_commit, category):
+    [result] = submit(run_after_commit, category)
+
+    egress = egress_of(open_account)
+    assert (egress.desired, egress.source) == (EgressState.BLOCKED, EgressSource.ABUSE)
+    assert CUSTOMER_IPS[0] in egress.reason
+    assert firewall() == set(), "no address of the account may reach port 25"
+    decision = PolicyDecision.objects.get()
+    assert decision.outcome == Outcome.REVOKE
+    assert [r.pk for r in decision.reports.all()] == [result.report_id]
+    revocation = Revocation.objects.get()
+    assert (revocation.ordinal, revocation.state, revocation.decision) == (1, "active", decision)
+    assert AbuseEvent.objects.get().kind == EventKind.REVOKED
+    [message] = mail.outbox
+    assert message.to == ["alice@acme.test"] and "closed" in message.subject
+    assert egress.reason in message.body and "/abuse/" in message.body
+
+
+def test_fewer_complaints_warn_once_and_flag_the_account(open_account, run_after_commit):
+    submit(run_after_commit)
+    submit(run_after_commit)
+
+    assert egress_of(open_account).desired == EgressState.ALLOWED
+    assert firewall() == set(CUSTOMER_IPS)
+    [warning] = PolicyDecision.objects.all()
+    assert warning.outcome == Outcome.WARN and warning.acknowledged_at is None
+    assert len(mail.outbox) == 1 and "Abuse reports" in mail.outbox[0].subject
+    assert AbuseEvent.objects.filter(kind=EventKind.WARNED).count() == 1
+
+
+def test_the_nth_complaint_in_the_window_revokes_and_the_decision_names_all_of_them(open_account, run_after_commit):
+    results = submit(run_after_commit, n=2) + submit(run_after_commit)
+
+    assert firewall() == set()
+    revoke = PolicyDecision.objects.get(outcome=Outcome.REVOKE)
+    assert sorted(r.pk for r in revoke.reports.all()) == sorted(r.report_id for r in results)
+    assert "3 complaints within 24 h" in revoke.rule
+
+
+def test_complaints_outside_the_window_do_not_count(open_account, run_after_commit):
+    submit(run_after_commit, hours_ago=30, n=5)
+
+    assert firewall() == set(CUSTOMER_IPS)
+    assert not PolicyDecision.objects.exists()
+
+
+def test_a_closed_port_is_not_revoked_but_flagged_for_the_desk(held_account, run_after_commit):
+    account = held_account
+    submit(run_after_commit, "spamtrap")
+
+    egress = egress_of(account)
+    assert (egress.desired, egress.source) == (EgressState.BLOCKED, EgressSource.DEFAULT)
+    assert not Revocation.objects.exists()
+    assert "not open" in PolicyDecision.objects.get(outcome=Outcome.WARN).rule
+
+
+def test_reports_about_a_revoked_account_wait_for_the_desk(open_account, run_after_commit):
+    submit(run_after_commit, "spamtrap")
+    submit(run_after_commit, "malware", n=2)
+
+    assert PolicyDecision.objects.count() == 1
+    assert policy.evaluate(open_account.pk) is None, "evaluating again is harmless"
+
+
+def test_after_reinstatement_only_new_reports_count(open_account, run_after_commit, abuse_desk):
+    submit(run_after_commit, "spamtrap")
+    run_after_commit(lambda: reinstate(Revocation.objects.get(), abuse_desk, "Removed the infected plugin."))
+    assert firewall() == set(CUSTOMER_IPS)
+
+    assert policy.evaluate(open_account.pk) is None, "the old spam-trap hit does not revoke again"
+    submit(run_after_commit, "compromised", hours_ago=0)
+
+    assert firewall() == set()
+    assert list(Revocation.objects.order_by("ordinal").values_list("ordinal", "state")) == [
+        (1, "reinstated"),
+        (2, "active"),
+    ]
+
+
+def test_accounts_are_weighed_separately(open_account, other_customer, run_after_commit):
+    backdate_addresses(other_customer.membership.account, timezone.now() - timedelta(days=30))
+    submit(run_after_commit, "spamtrap", ip=OTHER_IPS[0])
+
+    assert firewall() == set(CUSTOMER_IPS)
+    assert not Revocation.objects.filter(account=open_account).exists()
+
+
+def test_the_sweep_weighs_accounts_whose_evaluation_was_lost(open_account, run_after_commit):
+    """As if the web process died between the report's commit and its evaluation."""
+    report = ReportInput(category="malware", source_ip=CUSTOMER_IPS[0], occurred_at=timezone.now())
+    intake.accept(report, raw=b"{}", channel="json", evaluate=False)
+    assert firewall() == set(CUSTOMER_IPS)
+
+    run_after_commit(tasks.sweep.delay)
+
+    assert firewall() == set()

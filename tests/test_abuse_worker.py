@@ -1,0 +1,102 @@
+"""End to end with a real Celery worker: complaints through the API revoke port 25 on the (simulated)
+firewall within seconds; reinstatement opens it again. PostgreSQL and Redis as scripts/test starts them."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from abuse.models import Outcome, PolicyDecision, Revocation
+from abuse.revocations import reinstate
+from egress.models import EgressSource, EgressState, SimulatedAllowance
+from egress.services import set_desired_state
+from tests.abuse_samples import report_json, reporter_with_token
+from tests.conftest import CUSTOMER_IPS, make_customer
+from tests.review_fixtures import staff_in
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = {"default": {"backend": "simulated"}}
+
+pytestmark = [
+    pytest.mark.skipif(
+        not os.environ.get("PORTAL_REDIS_URL") or not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+        reason="needs the Redis broker and PostgreSQL that scripts/test starts (PORTAL_REDIS_URL, DATABASE_URL)",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def wait_for(condition: Callable[[], bool], seconds: float, log: Path) -> float:
+    """Seconds it took for `condition` to hold; fails with the worker's log after `seconds`."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > seconds:
+            pytest.fail(f"gave up after {seconds} s\n{log.read_text(errors='replace')[-4000:]}")
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+@pytest.fixture
+def worker(transactional_db, tmp_path, settings):
+    """`celery -A portal worker` on the test database. The policy runs in this (the web) process, right
+    after each report commits: 3 complaints revoke, fewer warn; the worker applies the firewall."""
+    settings.PORTAL_EGRESS_TARGETS = TARGETS
+    settings.PORTAL_ABUSE_REVOKE_AFTER, settings.PORTAL_ABUSE_WARN_AFTER = 3, 1
+    url = urlsplit(os.environ["DATABASE_URL"])
+    log = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"])),
+        "PORTAL_EGRESS_TARGETS": json.dumps(TARGETS),
+        "PORTAL_TASKS_EAGER": "false",
+    }
+    argv = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO", "--concurrency=2"]
+    argv += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--purge", "--hostname", "abuse@%h"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    wait_for(lambda: b" ready." in log.read_bytes(), 30, log)
+    yield log
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
+def allowed() -> set[str]:
+    return set(SimulatedAllowance.objects.values_list("ip", flat=True))
+
+
+def test_complaints_revoke_on_the_firewall_within_seconds_and_reinstatement_reopens(worker, django_user_model):
+    account = make_customer("spam@acme.test", "Acme", "vm-acme-1", CUSTOMER_IPS).membership.account
+    set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="Request #1 approved.")
+    wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, worker)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {reporter_with_token()[1]}")
+
+    for number in (1, 2):
+        assert api.post("/api/v1/abuse/reports/", report_json(number=number), format="json").status_code == 201
+    wait_for(lambda: PolicyDecision.objects.filter(outcome=Outcome.WARN).exists(), 30, worker)
+    assert allowed() == set(CUSTOMER_IPS), "two complaints only warn"
+
+    assert api.post("/api/v1/abuse/reports/", report_json(number=3), format="json").status_code == 201
+    seconds = wait_for(lambda: not allowed(), 30, worker)
+
+    assert seconds < 5, f"the firewall closed {seconds:.2f} s after the tipping report"
+    revocation = Revocation.objects.get()
+    assert revocation.decision.reports.count() == 3
+    desk = staff_in(django_user_model, "desk@provider.test", "Abuse desk")
+    reinstate(revocation, desk, "The customer removed the compromised WordPress plugin.")
+    wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, worker)
