@@ -1,5 +1,7 @@
 """Reviewer buttons in the admin: each goes through the lifecycle, checks permission and what was seen."""
 
+import re
+
 import pytest
 from django.core import mail
 from django.test import TestCase
@@ -194,3 +196,12 @@ def test_audit_log_is_read_only_even_for_superusers(client, admin_user, awaiting
     client.post(reverse("admin:requests_app_requestevent_change", args=[event.pk]), {"message": "edited"})
     event.refresh_from_db()
     assert event.message == "Request submitted."
+
+
+def test_review_page_links_to_the_accounts_abuse_reports(client, admin_user, awaiting_request, other_customer):
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:requests_app_unblockrequest_change", args=[awaiting_request.pk]))
+    link = re.search(r'href="([^"]+)" data-testid="abuse-reports"', page.content.decode()).group(1)
+    response = client.get(link.replace("&amp;", "&"))
+    assert response.status_code == 200
+    assert response.context["cl"].queryset.query.where  # filtered to the account, not the whole list
