@@ -14,18 +14,8 @@ import os
 
 import pytest
 
-from tests.live_stack import (
-    ROOT,
-    audit_load,
-    figures_table,
-    http_status,
-    load_figures,
-    missing_for_stack,
-    pipeline_figures,
-    run_load,
-    settle,
-    shared_cluster,
-)
+from tests.live_stack import ROOT, http_status, missing_for_stack, shared_cluster
+from tests.load_run import audit_load, figures_table, load_figures, pipeline_figures, run_load, settle
 
 MISSING = missing_for_stack()
 pytestmark = [pytest.mark.skipif(MISSING is not None, reason=MISSING or ""), pytest.mark.slow]
