@@ -108,9 +108,14 @@ class AccountEgressAdmin(ReadOnlyAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": _("Block or unblock port 25"),
+            "intro": _(
+                "The decision is recorded in the account's history with your name and applied to every "
+                "enforcement target; it overrides the state set by a request or an abuse report."
+            ),
+            "submit": _("Record the decision"),
             "form": form,
         }
-        return render(request, "admin/egress/decide.html", context)
+        return render(request, "admin/form_page.html", context)
 
 
 @admin.register(EgressChange)

@@ -2,6 +2,7 @@
 
 import pytest
 from django.test import TestCase
+from django.urls import reverse
 
 from egress.models import AccountEgress, EgressSource, EgressState
 from egress.services import ReopenRefused, set_desired_state
@@ -45,3 +46,14 @@ def test_a_superuser_reopens_it_and_the_lock_is_gone(closed_for_good, customer, 
         assert review.approve(request.pk, admin_user, expected_status=Status.AWAITING_REVIEW)
     egress = AccountEgress.objects.get(account=closed_for_good)
     assert egress.desired == EgressState.ALLOWED and not egress.superuser_to_reopen
+
+
+def test_the_egress_admin_form_says_why_it_cannot_reopen(client, closed_for_good, abuse_desk):
+    client.force_login(abuse_desk)
+    response = client.post(
+        reverse("admin:egress_accountegress_decide"),
+        {"account": closed_for_good.reference, "state": EgressState.ALLOWED, "reason": "customer fixed it"},
+    )
+    assert response.status_code == 200
+    assert "only a superuser may open it" in response.content.decode()
+    assert AccountEgress.objects.get(account=closed_for_good).desired == EgressState.BLOCKED

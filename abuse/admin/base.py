@@ -17,4 +17,4 @@ def form_page(
         "submit": submit,
         "intro": intro,
     }
-    return render(request, "abuse/admin/form.html", context)
+    return render(request, "admin/form_page.html", context)
