@@ -184,6 +184,8 @@ class ServerAddress(models.Model):
                 fields=["ip"], condition=Q(released_at__isnull=True), name="one_active_holder_per_ip"
             ),
         ]
+        # Abuse matching looks an address up in the whole history, released rows included.
+        indexes = [models.Index(fields=["ip", "assigned_at"], name="address_history_idx")]
 
     def __str__(self) -> str:
         return self.ip

@@ -1,5 +1,7 @@
 """API authentication with tokens stored as digests (see accounts.models.HashedToken)."""
 
+from datetime import timedelta
+
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -8,6 +10,8 @@ from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
 from accounts.models import CustomerToken, HashedToken, PlatformToken, User
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class HashedTokenAuthentication(authentication.BaseAuthentication):
@@ -27,7 +31,10 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
         token = self.model.objects.matching(header[1].decode(errors="replace")).first()
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
-        self.model.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        # "Last used" to the minute: a write on every call would cost busy reporters more than the read.
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            self.model.objects.filter(pk=token.pk).update(last_used_at=now)
         return self.principal(token), token
 
     def principal(self, token: HashedToken) -> User | AnonymousUser:

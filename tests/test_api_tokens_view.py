@@ -2,6 +2,8 @@
 
 import re
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -58,3 +60,11 @@ def test_name_is_required(customer_client, customer):
     response = customer_client.post(URL, {"name": ""})
     assert "This field is required." in response.content.decode()
     assert not CustomerToken.objects.exists()
+
+
+def test_last_use_is_recorded_to_the_minute_without_a_write_per_call(customer):
+    _token, raw = CustomerToken.issue(user=customer, name="busy")
+    assert api_status(raw) == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert api_status(raw) == 200
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
