@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Account
-from accounts.selectors import account_of
+from accounts.selectors import account_of, active_addresses
 from requests_app import field_validators
 from requests_app.check_flow import subject_key
 from requests_app.forms import clean_sending_ip, volume_validators
@@ -103,7 +103,7 @@ class UnblockRequestSerializer(serializers.ModelSerializer):
         return normalise_hostname(value)
 
     def validate_mail_server_ip(self, value: str) -> str:
-        return clean_sending_ip(self.context["account"], value)
+        return clean_sending_ip(active_addresses(self.context["account"]), value)
 
     def validate(self, attrs: dict) -> dict:
         errors = apply_use_case_rules(attrs)

@@ -1,4 +1,5 @@
 import ipaddress
+from collections.abc import Iterable
 
 from django import forms
 from django.conf import settings
@@ -15,10 +16,10 @@ from requests_app.use_case_rules import apply_use_case_rules
 from verification.hostnames import normalise_hostname
 
 
-def clean_sending_ip(account: Account, value: str) -> str:
-    """The sending IP, normalised, if it is one of the account's own server addresses."""
+def clean_sending_ip(addresses: Iterable[str], value: str) -> str:
+    """The sending IP, normalised, if it is one of `addresses` (the account's own server addresses)."""
     normalised = ipaddress.ip_address(value.strip()).compressed
-    if normalised not in {ipaddress.ip_address(ip).compressed for ip in active_addresses(account)}:
+    if normalised not in {ipaddress.ip_address(ip).compressed for ip in addresses}:
         raise forms.ValidationError(
             _("%(ip)s is not an address of one of your servers. Use the public IP of the server that sends."),
             params={"ip": normalised},
@@ -107,7 +108,6 @@ class UnblockRequestForm(forms.ModelForm):
 
     def __init__(self, *args, account: Account, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.account = account
         self.fields["daily_volume"].validators = volume_validators()
         self.fields["daily_volume"].widget.attrs.update({"min": 1, "max": settings.PORTAL_MAX_DAILY_VOLUME})
         self.fields["email_template"].validators.append(field_validators.validate_template_size)
@@ -122,7 +122,7 @@ class UnblockRequestForm(forms.ModelForm):
         return normalise_hostname(self.cleaned_data["mail_server_hostname"])
 
     def clean_mail_server_ip(self) -> str:
-        return clean_sending_ip(self.account, self.cleaned_data["mail_server_ip"])
+        return clean_sending_ip(self.addresses, self.cleaned_data["mail_server_ip"])
 
     def clean(self) -> dict:
         cleaned = super().clean()

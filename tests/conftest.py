@@ -5,6 +5,7 @@ from rest_framework.test import APIClient
 from accounts.models import CustomerToken, User
 from accounts.services import record_server, register_customer
 from tests.dns_server import LoopbackDNS
+from tests.request_answers import personal_server_answers
 
 
 # Review fixtures, and those of the automated checks (loopback DNS zone, web servers, settings).
@@ -103,25 +104,16 @@ def api_client(customer) -> APIClient:
 
 def answers(**overrides) -> dict:
     """Valid answers for a small personal mail server of the `customer` fixture."""
-    data = {
-        "company_name": "Acme",
-        "company_website": "https://example.com",
-        "sending_domain": "example.com",
-        "daily_volume": 20,
-        "use_case": "personal",
-        "use_case_description": "Family mail server for five people.",
-        "optin_description": "",
-        "email_template": "",
-        "unsubscribe_url": "",
-        "mail_software": "postfix",
-        "mail_software_other": "",
-        "mail_server_hostname": "mail.example.com",
-        "mail_server_ip": CUSTOMER_IPS[0],
-        "threat_mitigation": "ClamAV on all mail, rspamd outbound, fail2ban on SASL.",
-        "accept_aup": True,
-    }
-    data.update(overrides)
-    return data
+    return personal_server_answers(
+        **{
+            "company_name": "Acme",
+            "company_website": "https://example.com",
+            "sending_domain": "example.com",
+            "mail_server_hostname": "mail.example.com",
+            "mail_server_ip": CUSTOMER_IPS[0],
+            **overrides,
+        }
+    )
 
 
 def marketing_answers(**overrides) -> dict:

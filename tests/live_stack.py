@@ -28,6 +28,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.request_answers import personal_server_answers
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "load-test password 25"  # every seeded log-in (customers, reviewers, superuser)
 SECRET_KEY = "live-stack-secret-key-not-for-production-6f1c2d9e8a7b"
@@ -475,25 +477,16 @@ def http_status(url: str) -> int | None:
 
 def request_answers(ipv4: str, **overrides) -> dict:
     """A small personal mail server's answers (no four-eyes rule, the checks run against loopback)."""
-    answers = {
-        "company_name": "Load Test Mail",
-        "company_website": f"https://www.{MAIL_DOMAIN}/",
-        "sending_domain": MAIL_DOMAIN,
-        "daily_volume": 20,
-        "use_case": "personal",
-        "use_case_description": "Family mail server for five people.",
-        "optin_description": "",
-        "email_template": "",
-        "unsubscribe_url": "",
-        "mail_software": "postfix",
-        "mail_software_other": "",
-        "mail_server_hostname": MAIL_SERVER,
-        "mail_server_ip": ipv4,
-        "threat_mitigation": "ClamAV on all mail, rspamd outbound, fail2ban on SASL.",
-        "accept_aup": True,
-    }
-    answers.update(overrides)
-    return answers
+    return personal_server_answers(
+        **{
+            "company_name": "Load Test Mail",
+            "company_website": f"https://www.{MAIL_DOMAIN}/",
+            "sending_domain": MAIL_DOMAIN,
+            "mail_server_hostname": MAIL_SERVER,
+            "mail_server_ip": ipv4,
+            **overrides,
+        }
+    )
 
 
 class Client:
