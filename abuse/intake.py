@@ -1,21 +1,23 @@
 """Taking reports in: every one is kept (accepted or rejected), each incident counts once,
-each is matched to the account that held the address then, and the policy weighs it after commit.
+each is matched to the account that held the address then, and the policy weighs that account.
 """
 
 import logging
-from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from abuse import arf, policy
+from abuse import arf, policy, take_in
 from abuse.matching import address_at
 from abuse.models import AbuseEvent, AbuseReport, Channel, EventKind, RejectedReport, Reporter
 from abuse.reports import ReportInput, Unreadable
-from accounts.models import User
+from accounts.models import ServerAddress, User
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +26,7 @@ ACCEPTED, DUPLICATE, UNMATCHED, REJECTED = "accepted", "duplicate", "unmatched",
 
 @dataclass(frozen=True)
 class Result:
-    """What became of one report; `as_dict` is what the API and `ingest_abuse --json` print."""
+    """What became of one report; `as_dict` is what `ingest_abuse --json` prints."""
 
     status: str
     source_ip: str = ""
@@ -33,6 +35,10 @@ class Result:
     report_id: int | None = None
     rejected_id: int | None = None
     reason: str = ""
+
+    def for_reporter(self) -> dict:
+        """The API's answer: what became of the report, not which customer holds the address."""
+        return {key: value for key, value in self.as_dict().items() if key != "account"}
 
     def as_dict(self) -> dict:
         data = {"status": self.status, "source_ip": self.source_ip or None, "account": self.account}
@@ -48,17 +54,61 @@ def accept(
     channel: str,
     reporter: Reporter | None = None,
     filed_by: User | None = None,
-    evaluate: bool = True,
 ) -> Result:
-    """Store the report matched to its account, or count a second delivery of one we have.
+    """Store the report matched to its account now, and weigh the account after commit.
 
-    With `evaluate` (the default) the account is weighed after commit; a batch passes False
-    and calls `evaluate_after_commit` once for all its accounts.
+    For the abuse desk's own hands (the admin, `ingest_abuse`), who want to see the match at once;
+    the reporters' API uses `receive`, which leaves matching and weighing to the worker.
     """
     address = address_at(report.source_ip, report.occurred_at)
     account = address.server.account if address else None
+    with transaction.atomic():
+        row, created = _insert(
+            report, raw=raw, channel=channel, reporter=reporter, filed_by=filed_by, address=address, matched=True
+        )
+        if not created:
+            return _counted_again(row)
+        if filed_by is not None and account is not None:
+            AbuseEvent.objects.create(account=account, kind=EventKind.FILED, actor=filed_by, report=row)
+    if account is None:
+        return Result(UNMATCHED, row.source_ip, report_id=row.pk)
+    transaction.on_commit(partial(policy.evaluate, account.pk), robust=True)
+    return Result(ACCEPTED, row.source_ip, str(account.reference), account.pk, report_id=row.pk)
+
+
+def receive(report: ReportInput, *, raw: bytes, channel: str, reporter: Reporter | None) -> Result:
+    """Store the report for the worker to match and weigh (abuse.take_in), and answer at once.
+
+    A reporter's burst then costs the web process one insert per report; the worker takes the
+    burst in together, a few milliseconds later, and weighs each account once.
+    """
+    row, created = _insert(report, raw=raw, channel=channel, reporter=reporter)
+    if not created:
+        return _counted_again(row)
+    transaction.on_commit(take_in.nudge, robust=True)
+    return Result(ACCEPTED, row.source_ip, report_id=row.pk)
+
+
+def _insert(
+    report: ReportInput,
+    *,
+    raw: bytes,
+    channel: str,
+    reporter: Reporter | None,
+    filed_by: User | None = None,
+    address: ServerAddress | None = None,
+    matched: bool = False,
+) -> tuple[AbuseReport, bool]:
+    """(the stored report, True), or (the one we have, False) for an incident received before.
+
+    `matched` says that `address` is what matching found (None: unmatched); else the report
+    waits for the worker to match it.
+    """
+    # In autocommit (the API) the insert is a transaction of its own; BEGIN and COMMIT around it
+    # would cost the request two more round trips. Within a transaction, a savepoint keeps it usable.
+    guard = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():
+        with guard:
             row = AbuseReport.objects.create(
                 reporter=reporter,
                 filed_by=filed_by,
@@ -73,23 +123,22 @@ def accept(
                 original_headers=report.original_headers,
                 evidence=report.evidence,
                 raw=raw,
-                account=account,
+                account=address.server.account if address else None,
                 address=address,
+                matched_at=timezone.now() if matched else None,
             )
-            if filed_by is not None and account is not None:
-                AbuseEvent.objects.create(account=account, kind=EventKind.FILED, actor=filed_by, report=row)
+        return row, True
     except IntegrityError:
         original = _already_received(report, reporter)
         if original is None:
             raise
-        AbuseReport.objects.filter(pk=original.pk).update(deliveries=F("deliveries") + 1)
-        return Result(
-            DUPLICATE, original.source_ip, _reference(original.account), original.account_id, report_id=original.pk
-        )
-    if account is not None and evaluate:
-        evaluate_after_commit([account.pk])
-    status = ACCEPTED if account else UNMATCHED
-    return Result(status, row.source_ip, _reference(account), account and account.pk, report_id=row.pk)
+        return original, False
+
+
+def _counted_again(original: AbuseReport) -> Result:
+    """A second delivery of a report we have: counted on the original, nothing else changes."""
+    AbuseReport.objects.filter(pk=original.pk).update(deliveries=F("deliveries") + 1)
+    return Result(DUPLICATE, original.source_ip, _reference(original.account), original.account_id, original.pk)
 
 
 def reject(raw: bytes, reason: str, *, channel: str, reporter: Reporter | None = None) -> Result:
@@ -104,8 +153,11 @@ def reject(raw: bytes, reason: str, *, channel: str, reporter: Reporter | None =
     return Result(REJECTED, reason=reason, rejected_id=row.pk)
 
 
-def ingest_arf(raw: bytes, *, reporter: Reporter | None) -> Result:
-    """One raw ARF message, from the API or a mail file: accepted, a duplicate, or rejected and kept."""
+def ingest_arf(raw: bytes, *, reporter: Reporter | None, defer: bool = False) -> Result:
+    """One raw ARF message, from the API or a mail file: accepted, a duplicate, or rejected and kept.
+
+    With `defer` (the API) it is matched and weighed on the worker, as `receive` does.
+    """
     try:
         report = arf.parse(raw)
     except Unreadable as exc:
@@ -114,23 +166,8 @@ def ingest_arf(raw: bytes, *, reporter: Reporter | None) -> Result:
         logger.exception("Could not read an ARF report")
         reason = _("The message could not be read (%(error)s).") % {"error": type(exc).__name__}
         return reject(raw, reason, channel=Channel.ARF, reporter=reporter)
-    return accept(report, raw=raw, channel=Channel.ARF, reporter=reporter)
-
-
-def evaluate_after_commit(account_ids: Iterable[int]) -> None:
-    """Weigh these accounts as soon as their reports are committed, in this process.
-
-    Inline rather than queued: it costs a few reads, and a revocation then waits for one task
-    (the firewall's apply), not two. If it fails, the periodic sweep weighs the account again.
-    """
-    ids = sorted(set(account_ids))
-
-    def weigh() -> None:
-        for account_id in ids:
-            policy.evaluate(account_id)
-
-    if ids:
-        transaction.on_commit(weigh, robust=True)
+    store = receive if defer else accept
+    return store(report, raw=raw, channel=Channel.ARF, reporter=reporter)
 
 
 def _already_received(report: ReportInput, reporter: Reporter | None) -> AbuseReport | None:

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Account, HashedToken, HashedTokenQuerySet, ServerAddress
+from accounts.models import Account, HashedToken, ServerAddress
 
 
 class Category(models.TextChoices):
@@ -46,18 +46,11 @@ class Reporter(models.Model):
         return self.name
 
 
-class ReporterTokenQuerySet(HashedTokenQuerySet):
-    def matching(self, raw: str) -> "ReporterTokenQuerySet":
-        return super().matching(raw).select_related("reporter")
-
-
 class ReporterToken(HashedToken):
     """A reporter's API credential, issued in the admin; only its digest is stored."""
 
     reporter = models.ForeignKey(Reporter, on_delete=models.CASCADE, related_name="tokens")
     name = models.CharField(_("name"), max_length=100)
-
-    objects = ReporterTokenQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("reporter API token")
@@ -66,6 +59,16 @@ class ReporterToken(HashedToken):
 
     def __str__(self) -> str:
         return f"{self.reporter}: {self.name}"
+
+
+class AbuseReportQuerySet(models.QuerySet):
+    def waiting(self) -> "AbuseReportQuerySet":
+        """Taken in by the API, not yet matched and weighed by the worker (abuse.take_in)."""
+        return self.filter(matched_at__isnull=True)
+
+    def unmatched(self) -> "AbuseReportQuerySet":
+        """Matched against the inventory, and no account held the address then: for the abuse desk."""
+        return self.filter(matched_at__isnull=False, account__isnull=True)
 
 
 class AbuseReport(models.Model):
@@ -102,8 +105,17 @@ class AbuseReport(models.Model):
     address = models.ForeignKey(
         ServerAddress, verbose_name=_("address"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    matched_at = models.DateTimeField(
+        _("matched"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the report was matched to the inventory and weighed; empty while it waits for the worker."),
+    )
     deliveries = models.PositiveIntegerField(_("times delivered"), default=1)
     redacted = models.JSONField(_("hidden from the customer"), default=list, blank=True)
+
+    objects = AbuseReportQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("abuse report")
@@ -117,6 +129,7 @@ class AbuseReport(models.Model):
         indexes = [
             models.Index(fields=["account", "occurred_at"], name="abuse_report_account_time"),
             models.Index(fields=["source_ip"], name="abuse_report_source_ip"),
+            models.Index(fields=["id"], condition=Q(matched_at__isnull=True), name="abuse_report_waiting"),
         ]
 
     def __str__(self) -> str:

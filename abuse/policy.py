@@ -1,9 +1,13 @@
 """The revocation policy: weigh an account's recent reports and decide to warn or revoke.
 
-Runs in the request right after the reports commit (abuse.intake), and from the periodic sweep.
-Evaluations of one account are serialised by its row lock: a burst of reports yields one decision.
+Runs on the worker once the API's reports are matched (abuse.take_in), right after the desk's own
+reports commit (abuse.intake), and from the periodic sweep. Evaluations of one account are
+serialised by its row lock: a burst of reports yields one decision.
 """
 
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,7 +23,9 @@ from abuse.models import OPEN_STATES, AbuseEvent, AbuseReport, EventKind, Outcom
 from abuse.revocations import revoke
 from accounts.models import Account
 from egress.models import EgressState
-from egress.selectors import desired_egress
+from egress.selectors import allowed_accounts, desired_egress
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,14 +50,37 @@ class Policy:
 
 
 def evaluate(account_id: int) -> PolicyDecision | None:
-    """Decide about the account now; None when nothing new is to be decided. Safe to run twice.
+    """Decide about the account now; None when nothing new is to be decided. Safe to run twice."""
+    revocations, warnings = triage([account_id])
+    return _decide(account_id, Policy.from_settings()) if revocations or warnings else None
 
-    Most reports change nothing (the account was warned already, or is revoked): a few reads
-    without a lock say so; only a possible decision takes the account's lock and looks again.
-    """
+
+def evaluate_many(account_ids: Iterable[int]) -> list[PolicyDecision]:
+    """Decide about these accounts, revocations first."""
+    revocations, warnings = triage(account_ids)
+    return decide_each(revocations + warnings)
+
+
+def decide_each(account_ids: Iterable[int]) -> list[PolicyDecision]:
+    """Decide about each account in turn; one account's failure does not stop the others."""
     policy = Policy.from_settings()
-    if not _may_decide(account_id, policy):
-        return None
+    decisions = []
+    for account_id in account_ids:
+        try:
+            decision = _decide(account_id, policy)
+        except Exception:  # the sweep weighs the account again
+            logger.exception("Could not weigh account %s", account_id)
+            continue
+        if decision is not None:
+            decisions.append(decision)
+    return decisions
+
+
+def _decide(account_id: int, policy: Policy) -> PolicyDecision | None:
+    """Most reports change nothing (the account was warned already, or is revoked): `triage` says
+    so in a few reads without a lock; only a possible decision takes the account's lock here and
+    looks again.
+    """
     with transaction.atomic():
         # FOR NO KEY UPDATE: serialises evaluations, yet lets new reports (foreign keys) in.
         account = Account.objects.select_for_update(no_key=True).get(pk=account_id)
@@ -59,7 +88,12 @@ def evaluate(account_id: int) -> PolicyDecision | None:
         if egress.desired != EgressState.ALLOWED and Revocation.objects.filter(account=account).open().exists():
             return None  # revoked already; new reports wait for the abuse desk
         since = _counting_since(account_id, policy)
-        reports = list(AbuseReport.objects.filter(account=account, occurred_at__gt=since).order_by("occurred_at", "pk"))
+        # Only what the rule and the decision read: a report's raw evidence may weigh megabytes.
+        reports = list(
+            AbuseReport.objects.filter(account=account, occurred_at__gt=since)
+            .only("pk", "category", "source_ip", "occurred_at")
+            .order_by("occurred_at", "pk")
+        )
         instant = [r for r in reports if r.category in policy.instant]
         complaints = [r for r in reports if r.category not in policy.instant]
         if instant:
@@ -98,22 +132,55 @@ def _counting_since(account_id: int, policy: Policy) -> datetime:
     return max(window_start, last_closed) if last_closed else window_start
 
 
-def _may_decide(account_id: int, policy: Policy) -> bool:
-    """Whether the reports could lead to a decision now (read without a lock: `evaluate` checks again)."""
-    revocations = list(Revocation.objects.filter(account_id=account_id).values_list("state", "closed_at"))
-    if any(state in OPEN_STATES for state, _closed in revocations):
-        return desired_egress(Account.objects.get(pk=account_id)).desired == EgressState.ALLOWED
+def triage(account_ids: Iterable[int]) -> tuple[list[int], list[int]]:
+    """(accounts whose reports may revoke now, accounts that may be warned); the others have nothing new.
+
+    Read without a lock, in a few queries for a whole burst of accounts; deciding looks again under
+    the account's lock. Revocations are urgent, a warning can wait a moment.
+    """
+    policy = Policy.from_settings()
+    ids = set(account_ids)
     window_start = timezone.now() - policy.window
-    since = max([window_start, *(closed for _state, closed in revocations if closed)])
-    counts = AbuseReport.objects.filter(account_id=account_id, occurred_at__gt=since).aggregate(
-        instant=Count("pk", filter=Q(category__in=policy.instant)),
-        complaints=Count("pk", filter=~Q(category__in=policy.instant)),
-    )
-    if counts["instant"] or (counts["complaints"] and counts["complaints"] >= policy.revoke_after):
-        return True
-    if not policy.warn_after or counts["complaints"] < policy.warn_after:
-        return False
-    return not PolicyDecision.objects.filter(account_id=account_id, outcome=Outcome.WARN, decided_at__gt=since).exists()
+    since = dict.fromkeys(ids, window_start)
+    revoked = set()
+    revocations = Revocation.objects.filter(account_id__in=ids).values_list("account_id", "state", "closed_at")
+    for account_id, state, closed_at in revocations:
+        if state in OPEN_STATES:
+            revoked.add(account_id)
+        elif closed_at and closed_at > since[account_id]:
+            since[account_id] = closed_at
+    # Revoked accounts wait for the abuse desk, unless their port was opened again meanwhile.
+    reopened = sorted(allowed_accounts(revoked))
+    counts = _report_counts({account_id: since[account_id] for account_id in ids - revoked}, policy)
+    revoke, warn = [], []
+    for account_id, (instant, complaints) in sorted(counts.items()):
+        if instant or complaints >= policy.revoke_after:
+            revoke.append(account_id)
+        elif policy.warn_after and complaints >= policy.warn_after:
+            warn.append(account_id)
+    warnings = PolicyDecision.objects.filter(account_id__in=warn, outcome=Outcome.WARN, decided_at__gt=window_start)
+    warned = {account for account, at in warnings.values_list("account_id", "decided_at") if at > since[account]}
+    return reopened + revoke, [account_id for account_id in warn if account_id not in warned]
+
+
+def _report_counts(since: dict[int, datetime], policy: Policy) -> dict[int, tuple[int, int]]:
+    """(instant, complaints): each account's reports counted since its moment, one query per distinct moment."""
+    accounts_since: dict[datetime, list[int]] = defaultdict(list)
+    for account_id, moment in since.items():
+        accounts_since[moment].append(account_id)
+    counts = {}
+    for moment, account_ids in accounts_since.items():
+        rows = (
+            AbuseReport.objects.filter(account_id__in=account_ids, occurred_at__gt=moment)
+            .order_by()
+            .values("account_id")
+            .annotate(
+                instant=Count("pk", filter=Q(category__in=policy.instant)),
+                complaints=Count("pk", filter=~Q(category__in=policy.instant)),
+            )
+        )
+        counts.update({row["account_id"]: (row["instant"], row["complaints"]) for row in rows})
+    return counts
 
 
 def _revoke_or_flag(

@@ -1,4 +1,4 @@
-"""Celery tasks of the abuse app: thin wrappers around the policy."""
+"""Celery tasks of the abuse app: thin wrappers around the intake's worker half and the policy."""
 
 from datetime import timedelta
 
@@ -6,22 +6,27 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from abuse import policy
+from abuse import policy, take_in
 from abuse.selectors import recently_reported_accounts
 
 
 @shared_task
-def evaluate_account(account_id: int) -> str | None:
-    """Weigh the account's reports (queued after they commit); returns the outcome, if any."""
-    decision = policy.evaluate(account_id)
-    return decision.outcome if decision else None
+def take_in_reports(warnings: list[int] | None = None) -> int:
+    """Match the reports the API received and weigh their accounts (queued by `take_in.nudge`).
+
+    Warnings beyond a few go to a task of their own, behind the firewall changes queued meanwhile.
+    """
+    matched, later = take_in.take_in_waiting(warnings or [])
+    if later:
+        take_in_reports.delay(later)
+    return matched
 
 
 @shared_task
 def sweep() -> int:
-    """Weigh again the accounts reported lately: recovers evaluations whose task was lost (broker down)."""
+    """Take in reports whose task was lost (broker down) and weigh again the accounts reported lately."""
+    take_in.take_in_waiting()  # the accounts it leaves to warn were reported lately: weighed below
     since = timezone.now() - timedelta(seconds=5 * settings.PORTAL_ABUSE_SWEEP_SECONDS)
     accounts = recently_reported_accounts(since)
-    for account_id in accounts:
-        evaluate_account.delay(account_id)
+    policy.evaluate_many(accounts)
     return len(accounts)

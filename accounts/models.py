@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -160,10 +161,6 @@ class ServerAddressQuerySet(models.QuerySet):
     def active(self) -> "ServerAddressQuerySet":
         return self.filter(released_at__isnull=True)
 
-    def held_at(self, moment) -> "ServerAddressQuerySet":
-        """Addresses as the inventory stood at `moment` (abuse reports refer to the past)."""
-        return self.filter(assigned_at__lte=moment).filter(Q(released_at__isnull=True) | Q(released_at__gt=moment))
-
 
 class ServerAddress(models.Model):
     """A public IP of a server. Released rows are kept: they are the inventory's history."""
@@ -190,10 +187,9 @@ class ServerAddress(models.Model):
     def __str__(self) -> str:
         return self.ip
 
-
-class HashedTokenQuerySet(models.QuerySet):
-    def matching(self, raw: str) -> "HashedTokenQuerySet":
-        return self.filter(digest=self.model.digest_of(raw), revoked_at__isnull=True)
+    def was_held_at(self, moment: datetime) -> bool:
+        """Whether the server held this address at `moment` (abuse reports refer to the past)."""
+        return self.assigned_at <= moment and (self.released_at is None or self.released_at > moment)
 
 
 class HashedToken(models.Model):
@@ -203,8 +199,6 @@ class HashedToken(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
-
-    objects = HashedTokenQuerySet.as_manager()
 
     class Meta:
         abstract = True

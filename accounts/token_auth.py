@@ -1,8 +1,12 @@
 """API authentication with tokens stored as digests (see accounts.models.HashedToken)."""
 
+import functools
 from datetime import timedelta
 
 from django.contrib.auth.models import AnonymousUser
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -14,11 +18,63 @@ from accounts.models import CustomerToken, HashedToken, PlatformToken, User
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
+def find_token(model: type[HashedToken], raw: str, owner: str | None = None) -> HashedToken | None:
+    """The live token of this raw value, with its `owner` (a foreign key) loaded along; None if there is none.
+
+    Every API call runs this. The query is built by hand once per model: the ORM spends seven times
+    longer building it than the database takes to answer it (0.7 ms against 0.1, bench/revoke.py).
+    """
+    connection = connections[DEFAULT_DB_ALIAS]
+    sql, owner_model = _lookup_sql(model, owner, connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [model.digest_of(raw)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    fields = model._meta.concrete_fields
+    token = _from_row(model, connection, row[: len(fields)])
+    if owner_model is not None:
+        setattr(token, owner, _from_row(owner_model, connection, row[len(fields) :]))
+    return token
+
+
+def _from_row(model: type[Model], connection: BaseDatabaseWrapper, values: tuple) -> Model:
+    """The instance of these column values, converted as the ORM does (e.g. aware times on SQLite)."""
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        column = field.cached_col
+        for converter in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
+            value = converter(value, column, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+
+
+@functools.cache
+def _lookup_sql(model: type[HashedToken], owner: str | None, vendor: str) -> tuple[str, type | None]:
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    columns = [f"t.{quote(field.column)}" for field in model._meta.concrete_fields]
+    join, owner_model = "", None
+    if owner is not None:
+        key = model._meta.get_field(owner)
+        owner_model = key.related_model
+        columns += [f"o.{quote(field.column)}" for field in owner_model._meta.concrete_fields]
+        owner_pk = quote(owner_model._meta.pk.column)
+        join = f" JOIN {quote(owner_model._meta.db_table)} o ON o.{owner_pk} = t.{quote(key.column)}"
+    # Only names from the models' metadata, quoted; the digest is a parameter.
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {quote(model._meta.db_table)} t{join}"  # noqa: S608
+        f" WHERE t.{quote('digest')} = %s AND t.{quote('revoked_at')} IS NULL"
+    )
+    return sql, owner_model
+
+
 class HashedTokenAuthentication(authentication.BaseAuthentication):
     """`Authorization: <keyword> <token>` checked against the digests of `model`."""
 
     keyword: str
     model: type[HashedToken]
+    owner: str | None = None  # the token's foreign key that `principal` checks, loaded with the token
 
     def authenticate(self, request: Request) -> tuple[User | AnonymousUser, HashedToken] | None:
         header = authentication.get_authorization_header(request).split()
@@ -28,7 +84,7 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 _("The Authorization header must be '%(keyword)s <token>'.") % {"keyword": self.keyword}
             )
-        token = self.model.objects.matching(header[1].decode(errors="replace")).first()
+        token = find_token(self.model, header[1].decode(errors="replace"), self.owner)
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
         now = timezone.now()
@@ -47,6 +103,7 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
 class CustomerTokenAuthentication(HashedTokenAuthentication):
     keyword = "Token"
     model = CustomerToken
+    owner = "user"
 
     def principal(self, token: CustomerToken) -> User:
         if not token.user.is_active:

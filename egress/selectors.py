@@ -21,6 +21,12 @@ def desired_egress(account: Account) -> AccountEgress:
         return AccountEgress(account=account, desired=EgressState.BLOCKED, source=EgressSource.DEFAULT)
 
 
+def allowed_accounts(account_ids: Iterable[int]) -> set[int]:
+    """Which of these accounts may send on port 25 (their desired state is allowed)."""
+    allowed = AccountEgress.objects.filter(account_id__in=list(account_ids), desired=EgressState.ALLOWED)
+    return set(allowed.values_list("account_id", flat=True))
+
+
 def _held() -> QuerySet[ServerAddress]:
     # Unordered: sorting 200,000 addresses would be a third of a reconciliation's database time.
     return ServerAddress.objects.active().filter(server__deleted_at__isnull=True).order_by()

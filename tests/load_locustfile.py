@@ -212,5 +212,5 @@ class Reporter(PortalUser):
         }
         response = self.client.post("/api/v1/abuse/reports/", json=body,
                                     headers={"Authorization": f"Bearer {next(_reporters)}"})  # fmt: skip
-        if response.status_code == 201 and response.json().get("report"):
+        if response.status_code == 202 and response.json().get("report"):
             acknowledged["reports"].append({"id": response.json()["report"], "source_ip": body["source_ip"]})

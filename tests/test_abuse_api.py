@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from abuse.models import AbuseReport, RejectedReport, ReporterToken
+from abuse.take_in import take_in_waiting
 from accounts.models import CustomerToken
 from tests.abuse_samples import backdate_addresses, fbl_report, report_json, reporter_with_token, sample
 from tests.conftest import CUSTOMER_IPS
@@ -77,48 +78,46 @@ def test_a_customer_token_is_not_a_reporter_token(customer):
 # --- one report ----------------------------------------------------------------------------
 
 
-def test_a_report_is_accepted_matched_and_kept_as_sent(api, reporter, account):
+def test_a_report_is_accepted_kept_as_sent_and_matched_by_the_worker(api, reporter, account):
     body = report_json()
     response = post_json(api, REPORTS, body)
 
-    assert response.status_code == 201
-    assert response.json() == {
-        "status": "accepted",
-        "source_ip": CUSTOMER_IPS[0],
-        "account": str(account.reference),
-        "report": AbuseReport.objects.get().pk,
-    }
+    assert response.status_code == 202
     report = AbuseReport.objects.get()
-    assert (report.account, report.reporter, report.category, report.reference) == (
-        account,
-        reporter[0],
-        "spam",
-        "ref-1",
-    )
+    assert response.json() == {"status": "accepted", "source_ip": CUSTOMER_IPS[0], "report": report.pk}
+    assert (report.reporter, report.category, report.reference) == (reporter[0], "spam", "ref-1")
     assert json.loads(bytes(report.raw)) == body
     assert ReporterToken.objects.get().last_used_at is not None
+    assert list(AbuseReport.objects.waiting()) == [report]
+
+    assert take_in_waiting() == (1, [])
+
+    report.refresh_from_db()
+    assert report.account == account and report.matched_at is not None
+    assert not AbuseReport.objects.waiting().exists()
 
 
 def test_an_ipv6_report_is_matched_whatever_its_spelling(api, account):
     response = post_json(api, REPORTS, report_json(ip="2001:0DB8:0:0::0007"))
+    take_in_waiting()
 
-    assert (response.status_code, response.json()["account"]) == (201, str(account.reference))
-    assert response.json()["source_ip"] == CUSTOMER_IPS[1]
+    assert (response.status_code, response.json()["source_ip"]) == (202, CUSTOMER_IPS[1])
+    assert AbuseReport.objects.get().account == account
 
 
-def test_an_address_nobody_holds_is_kept_as_unmatched(api, db):
+def test_an_address_nobody_holds_is_kept_and_listed_as_unmatched(api, db):
     response = post_json(api, REPORTS, report_json(ip="203.0.113.99"))
+    take_in_waiting()
 
-    assert response.status_code == 201
-    assert response.json()["status"] == "unmatched" and response.json()["account"] is None
-    assert AbuseReport.objects.get().account is None
+    assert response.status_code == 202
+    assert list(AbuseReport.objects.unmatched()) == [AbuseReport.objects.get(account=None)]
 
 
 def test_the_same_report_twice_counts_once(api, account):
     first = post_json(api, REPORTS, report_json())
     again = post_json(api, REPORTS, {**report_json(), "evidence": "resent"})
 
-    assert (first.status_code, again.status_code) == (201, 200)
+    assert (first.status_code, again.status_code) == (202, 200)
     assert again.json()["status"] == "duplicate"
     assert again.json()["report"] == first.json()["report"]
     assert AbuseReport.objects.get().deliveries == 2
@@ -185,7 +184,7 @@ def test_a_body_above_the_size_limit_is_413_and_its_head_kept(api, db, settings)
 # --- batches ---------------------------------------------------------------------------------
 
 
-def test_a_batch_answers_each_report_in_order(api, account, django_capture_on_commit_callbacks):
+def test_a_batch_answers_each_report_in_order(api, account):
     reports = [
         report_json(number=1),
         report_json(number=2),
@@ -194,8 +193,7 @@ def test_a_batch_answers_each_report_in_order(api, account, django_capture_on_co
         {**report_json(number=4), "category": "bulk"},
         "not an object",
     ]
-    with django_capture_on_commit_callbacks() as callbacks:
-        response = post_json(api, BATCH, {"reports": reports})
+    response = post_json(api, BATCH, {"reports": reports})
 
     assert response.status_code == 200
     answer = response.json()
@@ -203,14 +201,15 @@ def test_a_batch_answers_each_report_in_order(api, account, django_capture_on_co
         "accepted",
         "accepted",
         "duplicate",
-        "unmatched",
+        "accepted",
         "rejected",
         "rejected",
     ]
-    assert answer["counts"] == {"accepted": 2, "duplicate": 1, "unmatched": 1, "rejected": 2}
+    assert answer["counts"] == {"accepted": 3, "duplicate": 1, "rejected": 2}
     assert "category" in answer["results"][4]["errors"]
-    assert len(callbacks) == 1, "the account is weighed once for the whole batch"
     assert AbuseReport.objects.count() == 3 and RejectedReport.objects.count() == 2
+    assert take_in_waiting() == (3, [])
+    assert AbuseReport.objects.filter(account=account).count() == 2 and AbuseReport.objects.unmatched().count() == 1
 
 
 @pytest.mark.parametrize(
@@ -227,6 +226,26 @@ def test_a_malformed_or_oversized_batch_is_400_and_kept(api, db, settings, body,
     assert RejectedReport.objects.count() == 1 and not AbuseReport.objects.exists()
 
 
+def test_a_reporter_over_its_rate_gets_429_and_when_to_retry(api, account, settings):
+    settings.PORTAL_ABUSE_API_RATE = "3/day"  # a fixed window: a day's end falls within the test far less often
+
+    statuses = [post_json(api, REPORTS, report_json(number=n)).status_code for n in range(4)]
+
+    assert statuses == [202, 202, 202, 429]
+    assert 0 < int(post_json(api, REPORTS, report_json(number=9))["Retry-After"]) <= 86400
+    assert AbuseReport.objects.count() == 3
+
+
+def test_reporters_are_throttled_each_on_their_own(api, account, settings):
+    settings.PORTAL_ABUSE_API_RATE = "1/day"
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {reporter_with_token('Blocklist operator')[1]}")
+
+    assert post_json(api, REPORTS, report_json(number=1)).status_code == 202
+    assert post_json(other, REPORTS, report_json(number=2)).status_code == 202
+    assert post_json(api, REPORTS, report_json(number=3)).status_code == 429
+
+
 # --- raw ARF ---------------------------------------------------------------------------------
 
 
@@ -236,11 +255,13 @@ def test_a_raw_arf_message_is_accepted_as_sent(api, account):
 
     response = api.post(ARF, raw, content_type="message/rfc822")
 
-    assert response.status_code == 201, response.json()
-    assert response.json()["account"] == str(account.reference)
+    assert response.status_code == 202, response.json()
+    assert "account" not in response.json()
     report = AbuseReport.objects.get()
     assert bytes(report.raw) == raw and report.reference == "<fbl-7@isp.example>"
     assert api.post(ARF, raw, content_type="message/rfc822").json()["status"] == "duplicate"
+    take_in_waiting()
+    assert AbuseReport.objects.get().account == account
 
 
 def test_a_raw_message_that_is_not_arf_is_400_and_kept(api, db):

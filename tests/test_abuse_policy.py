@@ -8,7 +8,7 @@ from django.core import mail
 from django.utils import timezone
 
 from abuse import intake, policy, tasks
-from abuse.models import AbuseEvent, EventKind, Outcome, PolicyDecision, Revocation
+from abuse.models import AbuseEvent, AbuseReport, EventKind, Outcome, PolicyDecision, Revocation
 from abuse.reports import ReportInput
 from abuse.revocations import reinstate
 from accounts.models import Account
@@ -172,11 +172,12 @@ def test_accounts_are_weighed_separately(open_account, other_customer, run_after
     assert not Revocation.objects.filter(account=open_account).exists()
 
 
-def test_the_sweep_weighs_accounts_whose_evaluation_was_lost(open_account, run_after_commit):
-    """As if the web process died between the report's commit and its evaluation."""
+def test_the_sweep_takes_in_and_weighs_reports_whose_task_was_lost(open_account, run_after_commit):
+    """As if the broker was down when the API received the report: its take-in task was never queued."""
     report = ReportInput(category="malware", source_ip=CUSTOMER_IPS[0], occurred_at=timezone.now())
-    intake.accept(report, raw=b"{}", channel="json", evaluate=False)
+    intake.receive(report, raw=b"{}", channel="json", reporter=None)  # its on-commit nudge never runs here
     assert firewall() == set(CUSTOMER_IPS)
+    assert AbuseReport.objects.waiting().exists()
 
     run_after_commit(tasks.sweep.delay)
 

@@ -53,7 +53,7 @@ def revocation_number(account: Account, n: int, superuser) -> Revocation:
     for i in range(1, n + 1):
         set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="approved")
         report = ReportInput(category="spamtrap", source_ip=CUSTOMER_IPS[0], occurred_at=timezone.now())
-        result = intake.accept(report, raw=b"{}", channel="json", evaluate=False)
+        result = intake.receive(report, raw=b"{}", channel="json", reporter=None)  # stored, not weighed
         with transaction.atomic():
             revoke(account, [AbuseReport.objects.get(pk=result.report_id)], "spam-trap hit")
         revocation = Revocation.objects.get(account=account, ordinal=i)

@@ -3,20 +3,24 @@ firewall within seconds; reinstatement opens it again. PostgreSQL and Redis as s
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from abuse.models import Outcome, PolicyDecision, Revocation
+from abuse.models import AbuseReport, Outcome, PolicyDecision, Revocation
 from abuse.revocations import reinstate
+from accounts.models import ServerAddress
 from egress.models import EgressSource, EgressState, SimulatedAllowance
 from egress.services import set_desired_state
 from tests.abuse_samples import report_json, reporter_with_token
@@ -47,10 +51,9 @@ def wait_for(condition: Callable[[], bool], seconds: float, log: Path) -> float:
 
 @pytest.fixture
 def worker(transactional_db, tmp_path, settings):
-    """`celery -A portal worker` on the test database. The policy runs in this (the web) process, right
-    after each report commits: 3 complaints revoke, fewer warn; the worker applies the firewall."""
+    """`celery -A portal worker` on the test database: it matches the reports this (the web) process
+    received, weighs their accounts (3 complaints revoke, fewer warn) and applies the firewall."""
     settings.PORTAL_EGRESS_TARGETS = TARGETS
-    settings.PORTAL_ABUSE_REVOKE_AFTER, settings.PORTAL_ABUSE_WARN_AFTER = 3, 1
     url = urlsplit(os.environ["DATABASE_URL"])
     log = tmp_path / "worker.log"
     env = {
@@ -58,6 +61,8 @@ def worker(transactional_db, tmp_path, settings):
         "DATABASE_URL": urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"])),
         "PORTAL_EGRESS_TARGETS": json.dumps(TARGETS),
         "PORTAL_TASKS_EAGER": "false",
+        "PORTAL_ABUSE_REVOKE_AFTER": "3",
+        "PORTAL_ABUSE_WARN_AFTER": "1",
     }
     argv = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO", "--concurrency=2"]
     argv += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--purge", "--hostname", "abuse@%h"]
@@ -87,11 +92,11 @@ def test_complaints_revoke_on_the_firewall_within_seconds_and_reinstatement_reop
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {reporter_with_token()[1]}")
 
     for number in (1, 2):
-        assert api.post("/api/v1/abuse/reports/", report_json(number=number), format="json").status_code == 201
+        assert api.post("/api/v1/abuse/reports/", report_json(number=number), format="json").status_code == 202
     wait_for(lambda: PolicyDecision.objects.filter(outcome=Outcome.WARN).exists(), 30, worker)
     assert allowed() == set(CUSTOMER_IPS), "two complaints only warn"
 
-    assert api.post("/api/v1/abuse/reports/", report_json(number=3), format="json").status_code == 201
+    assert api.post("/api/v1/abuse/reports/", report_json(number=3), format="json").status_code == 202
     seconds = wait_for(lambda: not allowed(), 30, worker)
 
     assert seconds < 5, f"the firewall closed {seconds:.2f} s after the tipping report"
@@ -100,3 +105,23 @@ def test_complaints_revoke_on_the_firewall_within_seconds_and_reinstatement_reop
     desk = staff_in(django_user_model, "desk@provider.test", "Abuse desk")
     reinstate(revocation, desk, "The customer removed the compromised WordPress plugin.")
     wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, worker)
+
+
+def test_a_burst_is_taken_in_by_a_few_tasks_and_every_report_matched(worker):
+    accounts = [
+        make_customer(f"c{i}@burst.test", f"Burst {i}", f"vm-burst-{i}", [f"203.0.113.{10 + i}"]).membership.account
+        for i in range(3)
+    ]
+    ServerAddress.objects.update(assigned_at=timezone.now() - timedelta(days=1))
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {reporter_with_token()[1]}")
+    burst = 30
+
+    for number in range(burst):
+        body = report_json(ip=f"203.0.113.{10 + number % 3}", number=number)
+        assert api.post("/api/v1/abuse/reports/", body, format="json").status_code == 202
+    wait_for(lambda: not AbuseReport.objects.waiting().exists(), 30, worker)
+
+    assert [AbuseReport.objects.filter(account=a).count() for a in accounts] == [10, 10, 10]
+    tasks = len(re.findall(r"abuse\.tasks\.take_in_reports\[[^]]+\] succeeded", worker.read_text()))
+    assert 0 < tasks < burst / 2, f"{tasks} take-in tasks ran for {burst} reports"

@@ -71,7 +71,7 @@ def test_load_answers_without_errors_and_loses_no_write(cluster, check_zone):
         assert audit["firewall_missing"] == []
         assert audit["firewall_extra"] == []
         assert audit["egress_changes_owed"] == []
-        # Every abuse report answered 201 is stored, as sent.
+        # Every abuse report answered 202 (accepted) is stored, as sent.
         assert audit["reports_lost"] == []
     finally:
         portal.stop()

@@ -61,11 +61,15 @@ class MatchedFilter(admin.SimpleListFilter):
     parameter_name = "matched"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("yes", _("Yes")), ("no", _("No: unmatched"))]
+        return [("yes", _("Yes")), ("no", _("No: unmatched")), ("waiting", _("Not yet: waiting for the worker"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[AbuseReport]) -> QuerySet[AbuseReport]:
-        if self.value() in ("yes", "no"):
-            return queryset.filter(account__isnull=self.value() == "no")
+        if self.value() == "yes":
+            return queryset.filter(account__isnull=False)
+        if self.value() == "no":
+            return queryset.unmatched()
+        if self.value() == "waiting":
+            return queryset.waiting()
         return queryset
 
 
@@ -99,6 +103,7 @@ class AbuseReportAdmin(admin.ModelAdmin):
         "source_ip",
         "occurred_at",
         "received_at",
+        "matched_at",
         "reporter",
         "filed_by",
         "channel",
