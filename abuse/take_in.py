@@ -21,7 +21,8 @@ from abuse.models import AbuseReport
 from accounts.models import ServerAddress
 
 BATCH = 500  # reports matched in one transaction
-WARNINGS_AT_ONCE = 20  # decided in one task (a few tenths of a second)
+WARNINGS_AT_ONCE = 20  # decided in one task (about a tenth of a second)
+WARNINGS_PAUSE = 0.5  # seconds between two tasks of warnings
 DUE_KEY = "abuse:take-in-due"  # when the latest take-in task, queued by any web process, is due to start
 # A task due this close to now may be running already; a later report then needs a task of its own.
 STARTED_MARGIN = 0.02

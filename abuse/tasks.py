@@ -14,11 +14,12 @@ from abuse.selectors import recently_reported_accounts
 def take_in_reports(warnings: list[int] | None = None) -> int:
     """Match the reports the API received and weigh their accounts (queued by `take_in.nudge`).
 
-    Warnings beyond a few go to a task of their own, behind the firewall changes queued meanwhile.
+    Warnings beyond a few go to a task of their own, a moment later: the take-ins and firewall
+    changes queued meanwhile go first, so a storm of complaints does not hold up revocations.
     """
     matched, later = take_in.take_in_waiting(warnings or [])
     if later:
-        take_in_reports.delay(later)
+        take_in_reports.apply_async((later,), countdown=take_in.WARNINGS_PAUSE)
     return matched
 
 

@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -71,6 +72,7 @@ class Services:
 
     def __init__(self, folder: Path) -> None:
         self.folder, self.processes, self.pg = folder, [], None
+        self.pids: dict[str, int] = {}  # what the CPU figures name, by its top process
 
     def start_postgres(self) -> str:
         pgbin = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
@@ -86,14 +88,15 @@ class Services:
         subprocess.run([*as_pg, pgbin / "pg_ctl", "-D", data / "data", "-o", options, "-l", data / "log", "-w",
                         "start"], check=True, capture_output=True)  # fmt: skip
         self.pg = [*as_pg, pgbin / "pg_ctl", "-D", data / "data", "-m", "fast", "-w", "stop"]
+        self.pids["PostgreSQL"] = int((data / "data" / "postmaster.pid").read_text().split()[0])
         subprocess.run([pgbin / "psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-q", "-c",
                         "CREATE DATABASE bench"], check=True)  # fmt: skip
         return f"postgres://postgres@127.0.0.1:{port}/bench?conn_max_age=60"
 
     def start_redis(self) -> str:
         port = free_port()
-        self.spawn(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
-                   "redis", os.environ)  # fmt: skip
+        self.pids["Redis"] = self.spawn(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                                         "--appendonly", "no"], "redis", os.environ)  # fmt: skip
         wait_until(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout
                    == b"PONG\n", 10, "Redis start")  # fmt: skip
         return f"redis://127.0.0.1:{port}/0"
@@ -226,17 +229,22 @@ class FirewallWatch(threading.Thread):
         connection.close()
 
 
-def cpu_seconds(parent: int) -> float:
-    """CPU time (user + system) of a process and its children so far: gunicorn's master and workers."""
-    total = 0.0
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU time (user + system) so far of each named process with its children (gunicorn's workers,
+    Celery's pool, PostgreSQL's backends), and of this process: the clients and the firewall watch."""
+    totals = dict.fromkeys(pids, 0.0)
+    names = {str(pid): name for name, pid in pids.items()}
     for entry in Path("/proc").iterdir():
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if entry.name == str(parent) or fields[1] == str(parent):
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+        name = names.get(entry.name) or names.get(fields[1])
+        if name:  # with the children it reaped: PostgreSQL's backends end with their connections
+            totals[name] += sum(map(int, fields[11:15] if entry.name in names else fields[11:13]))
+    own = os.times()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return {**{name: total / ticks for name, total in totals.items()}, "this client": own.user + own.system}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -279,6 +287,7 @@ def run(options: argparse.Namespace, folder: Path, services: Services) -> None:
         "PORTAL_LOG_LEVEL": "WARNING",
         "PORTAL_EGRESS_TARGETS": json.dumps({"default": {"backend": "simulated"}}),
         "PORTAL_ABUSE_REVOKE_AFTER": str(REVOKE_AFTER),
+        "PORTAL_ABUSE_WARN_AFTER": os.environ.get("XWARN", "1"),
         "PORTAL_ABUSE_API_RATE": "100000000/day",
         "EMAIL_URL": "dummymail://",
     }
@@ -286,16 +295,22 @@ def run(options: argparse.Namespace, folder: Path, services: Services) -> None:
     ips, token = make_inventory(options.reports)
     bodies, tipped = burst(ips, options.reports, options.seed)
     port = free_port()
-    web = services.spawn([sys.executable, "-m", "gunicorn", "--workers", str(options.web_workers), "--bind",
-                    f"127.0.0.1:{port}", "portal.wsgi:application"], "gunicorn", env)  # fmt: skip
-    services.spawn([sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=WARNING",
-                    f"--concurrency={options.celery_workers}", "--without-gossip", "--without-mingle",
-                    "--without-heartbeat"], "celery", env)  # fmt: skip
+    gunicorn = [sys.executable, "-m", "gunicorn", "--workers", str(options.web_workers), "--bind", f"127.0.0.1:{port}",
+                "portal.wsgi:application"]  # fmt: skip
+    celery = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=WARNING", "--without-gossip",
+              "--without-mingle", "--without-heartbeat"]  # fmt: skip
+    services.pids["gunicorn"] = services.spawn(gunicorn, "gunicorn", env)
+    # As docker-compose.yml runs them: a worker for the firewall's queue alone, one for the rest.
+    services.pids["Celery"] = services.spawn([*celery, "-Q", "celery", f"--concurrency={options.celery_workers}"],
+                                             "celery", env)  # fmt: skip
+    services.pids["Celery egress"] = services.spawn([*celery, "-Q", "egress", "--concurrency=1", "--hostname",
+                                                     "egress@%h"], "celery-egress", env)  # fmt: skip
     wait_until(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 30, "gunicorn start")
     print(
         f"{options.reports} reports about {len({b['source_ip'] for b in bodies})} accounts, {len(tipped)} tipped; "
         f"{options.concurrency} clients; gunicorn {options.web_workers} sync workers; "
-        f"Celery {options.celery_workers} processes; PostgreSQL and Redis on loopback; {os.cpu_count()} CPUs"
+        f"Celery {options.celery_workers} processes and 1 for the firewall's queue; PostgreSQL and Redis on loopback; "
+        f"{os.cpu_count()} CPUs"
     )
 
     raw = [json.dumps(body).encode() for body in bodies]
@@ -307,18 +322,22 @@ def run(options: argparse.Namespace, folder: Path, services: Services) -> None:
     timed_posts(port, "/api/v1/abuse/reports/", warm, token, options.concurrency)
 
     # Bare view and intake take turns, a fifth of the burst each, so that both see the same machine.
-    bare_s = intake_s = bare_cpu = intake_cpu = 0.0
+    bare_s = intake_s = 0.0
+    bare_cpu: Counter[str] = Counter()
+    intake_cpu: Counter[str] = Counter()
     answers: list = []
     watch = FirewallWatch(tipped)
     watch.start()
     for part in range(ROUNDS):
         chunk = raw[part * len(raw) // ROUNDS : (part + 1) * len(raw) // ROUNDS]
-        before = cpu_seconds(web)
+        before = cpu_seconds(services.pids)
         bare_s += timed_posts(port, "/bench/bare/", chunk, token, options.concurrency)[0]
-        middle = cpu_seconds(web)
+        middle = cpu_seconds(services.pids)
         seconds, chunk_answers = timed_posts(port, "/api/v1/abuse/reports/", chunk, token, options.concurrency)
+        after = cpu_seconds(services.pids)
         intake_s, answers = intake_s + seconds, answers + chunk_answers
-        bare_cpu, intake_cpu = bare_cpu + middle - before, intake_cpu + cpu_seconds(web) - middle
+        bare_cpu.update({name: middle[name] - before[name] for name in before})
+        intake_cpu.update({name: after[name] - middle[name] for name in before})
     watch.join(60)
     watch.stop.set()
 
@@ -339,15 +358,43 @@ def run(options: argparse.Namespace, folder: Path, services: Services) -> None:
     bare_rate, intake_rate = options.reports / bare_s, options.reports / intake_s
     per = 1000 / options.reports
     print(f"bare Django JSON view:          {bare_rate:8.0f} requests/s ({bare_s:.2f} s; "
-          f"{bare_cpu * per:.1f} ms CPU per request in gunicorn)")  # fmt: skip
+          f"{bare_cpu['gunicorn'] * per:.1f} ms CPU per request in gunicorn)")  # fmt: skip
     print(f"abuse intake, 1 per request:    {intake_rate:8.0f} reports/s  ({intake_s:.2f} s; "
-          f"{intake_cpu * per:.1f} ms CPU per report in gunicorn)   ratio to bare {intake_rate / bare_rate:.2f} "
-          "(goal >= 0.5)")  # fmt: skip
+          f"{intake_cpu['gunicorn'] * per:.1f} ms CPU per report in gunicorn)   ratio to bare "
+          f"{intake_rate / bare_rate:.2f} (goal >= 0.5)")  # fmt: skip
+    print("CPU ms per request while the bare view / the intake ran: " + ", ".join(
+        f"{name} {bare_cpu[name] * per:.1f} / {intake_cpu[name] * per:.1f}" for name in intake_cpu))  # fmt: skip
     print(f"abuse intake, {options.batch} per request:   {options.reports / batch_s:8.0f} reports/s  ({batch_s:.2f} s)")
     print(f"revoked on the firewall: {len(latencies)} of {len(tipped)} tipped accounts")
     if latencies:
         print(f"time to revoke: p50 {percentile(latencies, 50):.3f} s, p99 {percentile(latencies, 99):.3f} s, "
               f"max {max(latencies):.3f} s, mean {statistics.mean(latencies):.3f} s (goal p99 < 2 s)")  # fmt: skip
+        stages = revocation_stages().items()
+        print("  of which " + "; ".join(f"{stage} p50 {percentile(times, 50):.3f} s, p99 {percentile(times, 99):.3f} s"
+                                        for stage, times in stages))  # fmt: skip
+
+
+def revocation_stages() -> dict[str, list[float]]:
+    """Per revocation, by the database's clock: the tipping report stored -> matched by the worker ->
+    revocation decided -> the firewall change applied."""
+    from abuse.models import AbuseReport, Revocation
+    from egress.models import EgressChange
+
+    stages: dict[str, list[float]] = {"stored to matched": [], "matched to decided": [], "decided to applied": []}
+    for revocation in Revocation.objects.select_related("decision"):
+        decided = revocation.decision.decided_at
+        tipping = AbuseReport.objects.filter(decisions=revocation.decision).order_by("-received_at").first()
+        applied = (
+            EgressChange.objects.filter(account_id=revocation.account_id, applied_at__gte=decided)
+            .order_by("applied_at")
+            .values_list("applied_at", flat=True)
+            .first()
+        )
+        stages["stored to matched"].append((tipping.matched_at - tipping.received_at).total_seconds())
+        stages["matched to decided"].append((decided - tipping.matched_at).total_seconds())
+        if applied:
+            stages["decided to applied"].append((applied - decided).total_seconds())
+    return stages
 
 
 def _answers(url: str) -> bool:

@@ -121,7 +121,13 @@ def test_a_burst_is_taken_in_by_a_few_tasks_and_every_report_matched(worker):
         body = report_json(ip=f"203.0.113.{10 + number % 3}", number=number)
         assert api.post("/api/v1/abuse/reports/", body, format="json").status_code == 202
     wait_for(lambda: not AbuseReport.objects.waiting().exists(), 30, worker)
+    wait_for(lambda: take_in_tasks(worker, "received") == take_in_tasks(worker, "succeeded"), 30, worker)
 
     assert [AbuseReport.objects.filter(account=a).count() for a in accounts] == [10, 10, 10]
-    tasks = len(re.findall(r"abuse\.tasks\.take_in_reports\[[^]]+\] succeeded", worker.read_text()))
+    assert PolicyDecision.objects.count() == 3, "each account is flagged once (its port is not open)"
+    tasks = take_in_tasks(worker, "succeeded")
     assert 0 < tasks < burst / 2, f"{tasks} take-in tasks ran for {burst} reports"
+
+
+def take_in_tasks(log: Path, state: str) -> int:
+    return len(re.findall(rf"abuse\.tasks\.take_in_reports\[[^]]+\] {state}", log.read_text()))

@@ -15,7 +15,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "egress-worker", "beat")
 BACKING_SERVICES = ("postgres", "redis")
 # env.bool("NAME", ...), env.str(...), env.list(...), env.db_url(...), env.email_url(...), ...
 ENV_READ = re.compile(r"""\benv\.[a-z_]+\(\s*["']([A-Z][A-Z0-9_]*)["']""")
