@@ -287,7 +287,6 @@ def run(options: argparse.Namespace, folder: Path, services: Services) -> None:
         "PORTAL_LOG_LEVEL": "WARNING",
         "PORTAL_EGRESS_TARGETS": json.dumps({"default": {"backend": "simulated"}}),
         "PORTAL_ABUSE_REVOKE_AFTER": str(REVOKE_AFTER),
-        "PORTAL_ABUSE_WARN_AFTER": os.environ.get("XWARN", "1"),
         "PORTAL_ABUSE_API_RATE": "100000000/day",
         "EMAIL_URL": "dummymail://",
     }
