@@ -7,22 +7,20 @@ report. The stored reports are the queue, so a lost task loses nothing: the swee
 
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import Count
 
 from abuse import policy
-from abuse.matching import holders
+from abuse.matching import match
 from abuse.models import AbuseReport
-from accounts.models import ServerAddress
 
 BATCH = 500  # reports matched in one transaction
-WARNINGS_AT_ONCE = 20  # decided in one task (about a tenth of a second)
-WARNINGS_PAUSE = 0.5  # seconds between two tasks of warnings
+# Warnings are paced: this many per task, a task every WARNINGS_PAUSE seconds (per burst taken in).
+WARNINGS_AT_ONCE = 20
+WARNINGS_PAUSE = 0.5
 DUE_KEY = "abuse:take-in-due"  # when the latest take-in task, queued by any web process, is due to start
 # A task due this close to now may be running already; a later report then needs a task of its own.
 STARTED_MARGIN = 0.02
@@ -57,40 +55,37 @@ def nudge() -> None:
         _known_due = max(_known_due, due)
 
 
-def take_in_waiting(warnings: Iterable[int] = ()) -> tuple[int, list[int]]:
-    """Match every waiting report and weigh the accounts they are about: (how many matched, accounts
-    still to warn).
+def take_in_waiting() -> tuple[int, list[int]]:
+    """Match every waiting report and decide the revocations they call for: (how many were
+    matched, the accounts that may be due a warning).
 
-    Revocations are decided as soon as their reports are matched. Warnings can wait: a few are
-    decided here, the rest (with `warnings`, left over from before) are returned, for a task of
-    their own, so that the firewall changes of revocations do not queue behind them. Safe to run
-    twice and side by side: waiting rows are locked and skipped by a second worker.
+    Warnings are left to `warn_some`, in tasks of their own: a storm of complaints then holds up
+    neither the revocations nor the firewall's changes. Safe to run twice and side by side:
+    waiting rows are locked and skipped by a second worker.
     """
-    total, to_warn = 0, dict.fromkeys(warnings)  # a dict: an ordered set
+    total, to_warn = 0, {}  # a dict: an ordered set
     while batch := _match_batch():
         total += sum(batch.values())
-        revocations, more = policy.triage(account for account in batch if account is not None)
+        revocations, warnings = policy.triage(account for account in batch if account is not None)
         policy.decide_each(revocations)
-        to_warn.update(dict.fromkeys(more))
-    now, later = list(to_warn)[:WARNINGS_AT_ONCE], list(to_warn)[WARNINGS_AT_ONCE:]
-    policy.decide_each(now)
-    return total, later
+        to_warn.update(dict.fromkeys(warnings))
+    return total, list(to_warn)
+
+
+def warn_some(account_ids: list[int]) -> list[int]:
+    """Decide about the first WARNINGS_AT_ONCE of these accounts; returns the others, for later."""
+    policy.decide_each(account_ids[:WARNINGS_AT_ONCE])
+    return account_ids[WARNINGS_AT_ONCE:]
 
 
 def _match_batch() -> dict[int | None, int]:
     """Match up to BATCH waiting reports; returns how many each account got (None: unmatched)."""
     with transaction.atomic():
         waiting = AbuseReport.objects.waiting().select_for_update(skip_locked=True).order_by("pk")
-        reports = list(waiting.values_list("pk", "source_ip", "occurred_at")[:BATCH])
-        found = holders((ip, moment) for _pk, ip, moment in reports)
-        by_address: dict[ServerAddress | None, list[int]] = defaultdict(list)
-        for pk, ip, moment in reports:
-            by_address[found[(ip, moment)]].append(pk)
-        now = timezone.now()
-        accounts: dict[int | None, int] = defaultdict(int)
-        # One update per address: a burst is mostly about a few addresses, and a CASE per row costs more.
-        for address, pks in by_address.items():
-            account_id = address.server.account_id if address else None
-            AbuseReport.objects.filter(pk__in=pks).update(address=address, account_id=account_id, matched_at=now)
-            accounts[account_id] += len(pks)
-    return accounts
+        pks = list(waiting.values_list("pk", flat=True)[:BATCH])
+        if not pks:
+            return {}
+        batch = AbuseReport.objects.filter(pk__in=pks)
+        match(batch)
+        counts = batch.order_by().values("account_id").annotate(n=Count("pk"))
+        return {row["account_id"]: row["n"] for row in counts}

@@ -11,16 +11,24 @@ from abuse.selectors import recently_reported_accounts
 
 
 @shared_task
-def take_in_reports(warnings: list[int] | None = None) -> int:
-    """Match the reports the API received and weigh their accounts (queued by `take_in.nudge`).
+def take_in_reports() -> int:
+    """Match the reports the API received and revoke where they call for it (queued by `take_in.nudge`).
 
-    Warnings beyond a few go to a task of their own, a moment later: the take-ins and firewall
-    changes queued meanwhile go first, so a storm of complaints does not hold up revocations.
+    Warnings follow a moment later, a few at a time: take-ins and firewall changes go first.
     """
-    matched, later = take_in.take_in_waiting(warnings or [])
-    if later:
-        take_in_reports.apply_async((later,), countdown=take_in.WARNINGS_PAUSE)
+    matched, to_warn = take_in.take_in_waiting()
+    if to_warn:
+        warn_accounts.apply_async((to_warn,), countdown=take_in.WARNINGS_PAUSE)
     return matched
+
+
+@shared_task
+def warn_accounts(account_ids: list[int]) -> int:
+    """Warn (or flag) a few of these accounts if the policy says so; the others a moment later."""
+    later = take_in.warn_some(account_ids)
+    if later:
+        warn_accounts.apply_async((later,), countdown=take_in.WARNINGS_PAUSE)
+    return len(account_ids) - len(later)
 
 
 @shared_task

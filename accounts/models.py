@@ -3,7 +3,6 @@
 import hashlib
 import secrets
 import uuid
-from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -161,6 +160,14 @@ class ServerAddressQuerySet(models.QuerySet):
     def active(self) -> "ServerAddressQuerySet":
         return self.filter(released_at__isnull=True)
 
+    def held_at(self, moment) -> "ServerAddressQuerySet":
+        """Addresses as the inventory stood at `moment` (abuse reports refer to the past), latest first.
+
+        `moment` may be an expression (OuterRef): the abuse worker matches a batch in one UPDATE.
+        """
+        held = self.filter(assigned_at__lte=moment).filter(Q(released_at__isnull=True) | Q(released_at__gt=moment))
+        return held.order_by("-assigned_at", "-pk")
+
 
 class ServerAddress(models.Model):
     """A public IP of a server. Released rows are kept: they are the inventory's history."""
@@ -186,10 +193,6 @@ class ServerAddress(models.Model):
 
     def __str__(self) -> str:
         return self.ip
-
-    def was_held_at(self, moment: datetime) -> bool:
-        """Whether the server held this address at `moment` (abuse reports refer to the past)."""
-        return self.assigned_at <= moment and (self.released_at is None or self.released_at > moment)
 
 
 class HashedToken(models.Model):

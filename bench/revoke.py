@@ -1,18 +1,22 @@
 """Benchmark: abuse-report intake next to a bare Django JSON view, and the time from a tipping report to the firewall.
 
 Starts everything it measures on loopback, in a temporary folder it removes: a throw-away PostgreSQL
-and Redis, gunicorn (sync workers) serving the portal plus one bare JSON view through the same
-middleware, and a Celery worker. The firewall is egress's `simulated` backend (a table), so "the
-firewall no longer allows the account" is the moment its addresses leave that table.
+and Redis (the broker and the cache), gunicorn (sync workers) serving the portal plus one bare JSON
+view through the same middleware, and Celery workers as docker-compose.yml runs them (one for the
+`celery` queue, one for the firewall's `egress` queue). The firewall is egress's `simulated` backend
+(a table), so "the firewall no longer allows the account" is the moment its addresses leave that
+table. CPU is shown per service while each view ran: all of it shares the machine's cores.
 
 (a) intake: the burst of reports posted one per request (`--concurrency` clients, one connection per
     request, as gunicorn's sync workers answer), next to the same bodies posted to the bare view;
-    then the same number again in batches (`--batch` per request), for the record.
+    then the same number again in batches (`--batch` per request), as a high-volume reporter sends.
 (b) time to revoke: for each account the burst tips (a spam-trap report, or its 5th complaint), from
     the moment the tipping report's answer arrived to the moment its addresses left the firewall
-    (polled every 5 ms). The reports are shuffled: tipping accounts, warned accounts, and others.
+    (polled every 5 ms), and by the database's clock its stages: stored -> matched by the worker ->
+    revocation decided -> firewall change applied. The reports are shuffled: tipping accounts,
+    warned accounts, and others.
 
-    .venv/bin/python bench/revoke.py [--reports 1000] [--concurrency 16] [--web-workers 4] [--celery-workers 2]
+    .venv/bin/python bench/revoke.py [--reports 1000] [--concurrency 16] [--web-workers 5] [--celery-workers 2]
 """
 
 import argparse
@@ -363,7 +367,9 @@ def run(options: argparse.Namespace, folder: Path, services: Services) -> None:
           f"{intake_rate / bare_rate:.2f} (goal >= 0.5)")  # fmt: skip
     print("CPU ms per request while the bare view / the intake ran: " + ", ".join(
         f"{name} {bare_cpu[name] * per:.1f} / {intake_cpu[name] * per:.1f}" for name in intake_cpu))  # fmt: skip
-    print(f"abuse intake, {options.batch} per request:   {options.reports / batch_s:8.0f} reports/s  ({batch_s:.2f} s)")
+    batch_rate = options.reports / batch_s
+    print(f"abuse intake, {options.batch} per request:   {batch_rate:8.0f} reports/s  ({batch_s:.2f} s)   "
+          f"ratio to bare {batch_rate / bare_rate:.2f}")  # fmt: skip
     print(f"revoked on the firewall: {len(latencies)} of {len(tipped)} tipped accounts")
     if latencies:
         print(f"time to revoke: p50 {percentile(latencies, 50):.3f} s, p99 {percentile(latencies, 99):.3f} s, "

@@ -8,6 +8,7 @@ from django.utils import timezone
 from abuse import intake
 from abuse.models import AbuseReport, Channel
 from abuse.reports import ReportInput
+from abuse.take_in import take_in_waiting
 from accounts.models import Account, ServerAddress
 from accounts.services import delete_server, record_server
 from tests.conftest import make_customer
@@ -78,3 +79,16 @@ def test_a_deleted_server_is_still_held_to_account_for_its_past(db):
 
     assert report_at(2, ip="2001:db8::50").account == str(account.reference)
     assert report_at(0.5, ip="2001:db8::50").status == intake.UNMATCHED
+
+
+def test_the_worker_matches_a_batch_by_the_same_rule(moved):
+    acme, globex = moved
+    for days_ago in (20, 5, 1):
+        report = ReportInput(category="spam", source_ip=IP, occurred_at=timezone.now() - timedelta(days=days_ago))
+        intake.receive(report, raw=b"{}", channel=Channel.JSON, reporter=None)
+
+    assert take_in_waiting()[0] == 3
+
+    matched = AbuseReport.objects.order_by("occurred_at").values_list("account", flat=True)
+    assert list(matched) == [None, acme.pk, globex.pk]
+    assert AbuseReport.objects.unmatched().count() == 1

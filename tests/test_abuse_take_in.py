@@ -1,0 +1,87 @@
+"""The worker's half of the intake: a burst is matched at once, revocations decided first, warnings paced."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from abuse import intake, take_in, tasks
+from abuse.models import AbuseReport, Outcome, PolicyDecision, Revocation
+from abuse.reports import ReportInput
+from accounts.models import Account, ServerAddress
+from egress.models import EgressSource, EgressState
+from egress.services import set_desired_state
+from tests.conftest import make_customer
+from tests.egress_support import eager_tasks
+
+
+@pytest.fixture(autouse=True)
+def _policy(settings):
+    settings.PORTAL_EGRESS_TARGETS = {"default": {"backend": "simulated"}}
+    settings.PORTAL_ABUSE_REVOKE_AFTER, settings.PORTAL_ABUSE_WARN_AFTER = 3, 1
+
+
+@pytest.fixture
+def accounts(db) -> list[Account]:
+    """Three customers whose port 25 is open, each with one address held for a week."""
+    found = []
+    for i in range(3):
+        account = make_customer(f"c{i}@t.test", f"Customer {i}", f"vm-{i}", [f"203.0.113.{i + 1}"]).membership.account
+        set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="approved")
+        found.append(account)
+    ServerAddress.objects.update(assigned_at=timezone.now() - timedelta(days=7))
+    return found
+
+
+def receive(account: Account, category: str = "spam", number: int = 1) -> None:
+    ip = ServerAddress.objects.get(server__account=account).ip
+    report = ReportInput(category=category, source_ip=ip, occurred_at=timezone.now(), reference=f"{ip}-{number}")
+    intake.receive(report, raw=b"{}", channel="json", reporter=None)
+
+
+def decisions(account: Account) -> list[str]:
+    return list(PolicyDecision.objects.filter(account=account).values_list("outcome", flat=True))
+
+
+def test_a_take_in_revokes_at_once_and_leaves_warnings_for_later(accounts):
+    spam_trapped, complained_about, _quiet = accounts
+    receive(spam_trapped, "spamtrap")
+    receive(complained_about, "spam")
+
+    assert take_in.take_in_waiting() == (2, [complained_about.pk])
+
+    assert Revocation.objects.filter(account=spam_trapped).open().exists()
+    assert decisions(complained_about) == []
+    assert take_in.warn_some([complained_about.pk]) == []
+    assert decisions(complained_about) == [Outcome.WARN]
+
+
+def test_a_burst_about_one_account_makes_one_decision(accounts):
+    for number in range(3):
+        receive(accounts[0], "spam", number)
+
+    assert take_in.take_in_waiting() == (3, [])
+    assert decisions(accounts[0]) == [Outcome.REVOKE]
+    assert Revocation.objects.get().decision.reports.count() == 3
+
+
+def test_warnings_are_decided_a_few_at_a_time(accounts, monkeypatch):
+    monkeypatch.setattr(take_in, "WARNINGS_AT_ONCE", 2)
+    for account in accounts:
+        receive(account)
+    _matched, to_warn = take_in.take_in_waiting()
+
+    assert take_in.warn_some(to_warn) == [accounts[2].pk]
+    assert [decisions(account) for account in accounts] == [[Outcome.WARN], [Outcome.WARN], []]
+
+
+def test_the_tasks_warn_every_account_in_the_end(accounts, monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setattr(take_in, "WARNINGS_AT_ONCE", 2)
+    for account in accounts:
+        receive(account)
+
+    with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
+        assert tasks.take_in_reports.delay().get() == 3
+
+    assert [decisions(account) for account in accounts] == [[Outcome.WARN]] * 3
+    assert not AbuseReport.objects.waiting().exists()
