@@ -1,8 +1,11 @@
 """The worker's half of the intake: a burst is matched at once, revocations decided first, warnings paced."""
 
+import os
 from datetime import timedelta
 
 import pytest
+import redis
+from django.core.cache import cache
 from django.utils import timezone
 
 from abuse import intake, take_in, tasks
@@ -85,3 +88,28 @@ def test_the_tasks_warn_every_account_in_the_end(accounts, monkeypatch, django_c
 
     assert [decisions(account) for account in accounts] == [[Outcome.WARN]] * 3
     assert not AbuseReport.objects.waiting().exists()
+
+
+@pytest.mark.skipif(not os.environ.get("PORTAL_REDIS_URL"), reason="needs the Redis broker that scripts/test starts")
+def test_web_processes_queue_one_take_in_between_them_for_a_burst(settings, monkeypatch):
+    """Fifty reports committed in a burst, by this process and by another one that knows nothing of
+    this one's tasks (`_known_due` forgotten), queue two: one at once, which may have started before
+    the second report committed, and one a moment later for all the others. The due time is shared
+    in the cache."""
+    settings.CACHES = {"default": {"BACKEND": "portal.cache.FailOpenRedisCache", "LOCATION": redis_url(1)}}
+    queue = redis.Redis.from_url(os.environ["PORTAL_BROKER_URL"])
+    before = queue.llen("celery")
+    monkeypatch.setattr(take_in, "_known_due", 0.0)
+    cache.delete(take_in.DUE_KEY)
+
+    for n in range(50):
+        if n == 25:
+            monkeypatch.setattr(take_in, "_known_due", 0.0)  # as if another web process took over
+        take_in.nudge()
+
+    assert queue.llen("celery") - before == 2
+    queue.delete("celery")  # no worker of this test will take it
+
+
+def redis_url(db: int) -> str:
+    return os.environ["PORTAL_REDIS_URL"].rsplit("/", 1)[0] + f"/{db}"
