@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -66,6 +68,11 @@ def _test_settings(settings, loopback_dns):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+def redis_url(db: int) -> str:
+    """A database of the Redis that scripts/test starts (PORTAL_REDIS_URL names its database 0)."""
+    return os.environ["PORTAL_REDIS_URL"].rsplit("/", 1)[0] + f"/{db}"
 
 
 def make_customer(email: str, account_name: str, server_id: str, ips: list[str]) -> User:

@@ -14,7 +14,7 @@ from abuse.reports import ReportInput
 from accounts.models import Account, ServerAddress
 from egress.models import EgressSource, EgressState
 from egress.services import set_desired_state
-from tests.conftest import make_customer
+from tests.conftest import make_customer, redis_url
 from tests.egress_support import eager_tasks
 
 
@@ -109,7 +109,3 @@ def test_web_processes_queue_one_take_in_between_them_for_a_burst(settings, monk
 
     assert queue.llen("celery") - before == 2
     queue.delete("celery")  # no worker of this test will take it
-
-
-def redis_url(db: int) -> str:
-    return os.environ["PORTAL_REDIS_URL"].rsplit("/", 1)[0] + f"/{db}"

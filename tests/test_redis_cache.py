@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from portal.cache import FailOpenRedisCache, count
 from tests.abuse_samples import report_json, reporter_with_token
+from tests.conftest import redis_url
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("PORTAL_REDIS_URL"), reason="needs the Redis that scripts/test starts (PORTAL_REDIS_URL)"
@@ -22,7 +23,7 @@ def redis_cache(url: str) -> FailOpenRedisCache:
 
 @pytest.fixture
 def cache() -> FailOpenRedisCache:
-    cache = redis_cache(os.environ["PORTAL_REDIS_URL"].rsplit("/", 1)[0] + "/2")
+    cache = redis_cache(redis_url(2))
     yield cache
     cache.clear()
 
