@@ -5,6 +5,7 @@ together: one query matches it to the inventory, and each account is weighed onc
 report. The stored reports are the queue, so a lost task loses nothing: the sweep takes them in.
 """
 
+import logging
 import threading
 import time
 
@@ -12,10 +13,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count
+from kombu.exceptions import OperationalError
 
 from abuse import policy
 from abuse.matching import match
 from abuse.models import AbuseReport
+
+logger = logging.getLogger(__name__)
 
 BATCH = 500  # reports matched in one transaction
 # Warnings are paced: this many per task, a task every WARNINGS_PAUSE seconds (per burst taken in).
@@ -50,7 +54,12 @@ def nudge() -> None:
     if due <= now + STARTED_MARGIN:
         due = max(now, due + settings.PORTAL_ABUSE_TAKE_IN_INTERVAL)
         cache.set(DUE_KEY, due, timeout=60)
-        take_in_reports.apply_async(countdown=due - now)
+        try:
+            take_in_reports.apply_async(countdown=due - now)
+        except OperationalError as exc:
+            logger.warning("Abuse take-in: broker unavailable (%s); the sweep will take the reports in.", exc)
+            # Each try costs a report's request the broker's timeouts: not again before the interval.
+            due = now + settings.PORTAL_ABUSE_TAKE_IN_INTERVAL
     with _lock:
         _known_due = max(_known_due, due)
 

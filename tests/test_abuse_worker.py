@@ -5,6 +5,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -51,20 +52,14 @@ def wait_for(condition: Callable[[], bool], seconds: float, log: Path) -> float:
 
 @pytest.fixture
 def worker(transactional_db, tmp_path, settings):
-    """`celery -A portal worker` on the test database: it matches the reports this (the web) process
-    received, weighs their accounts (3 complaints revoke, fewer warn) and applies the firewall."""
+    """`celery -A portal worker` with beat on the test database: it matches the reports this (the web)
+    process received, weighs their accounts (3 complaints revoke, fewer warn), applies the firewall,
+    and sweeps every second."""
     settings.PORTAL_EGRESS_TARGETS = TARGETS
-    url = urlsplit(os.environ["DATABASE_URL"])
     log = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"])),
-        "PORTAL_EGRESS_TARGETS": json.dumps(TARGETS),
-        "PORTAL_TASKS_EAGER": "false",
-        "PORTAL_ABUSE_REVOKE_AFTER": "3",
-        "PORTAL_ABUSE_WARN_AFTER": "1",
-    }
+    env = worker_env()
     argv = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO", "--concurrency=2"]
+    argv += ["--beat", "--schedule", str(tmp_path / "beat-schedule")]
     argv += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--purge", "--hostname", "abuse@%h"]
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -78,6 +73,20 @@ def worker(transactional_db, tmp_path, settings):
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(5)
+
+
+def worker_env() -> dict[str, str]:
+    """The environment of a process on the test database, as the worker fixture sets it."""
+    url = urlsplit(os.environ["DATABASE_URL"])
+    return {
+        **os.environ,
+        "DATABASE_URL": urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"])),
+        "PORTAL_EGRESS_TARGETS": json.dumps(TARGETS),
+        "PORTAL_TASKS_EAGER": "false",
+        "PORTAL_ABUSE_REVOKE_AFTER": "3",
+        "PORTAL_ABUSE_WARN_AFTER": "1",
+        "PORTAL_ABUSE_SWEEP_SECONDS": "1",
+    }
 
 
 def allowed() -> set[str]:
@@ -131,3 +140,37 @@ def test_a_burst_is_taken_in_by_a_few_tasks_and_every_report_matched(worker):
 
 def take_in_tasks(log: Path, state: str) -> int:
     return len(re.findall(rf"abuse\.tasks\.take_in_reports\[[^]]+\] {state}", log.read_text()))
+
+
+RECEIVE_IN_ANOTHER_PROCESS = """
+from django.utils import timezone
+from abuse import intake
+from abuse.reports import ReportInput
+report = ReportInput(category="spamtrap", source_ip="{ip}", occurred_at=timezone.now(), reference="trap-1")
+intake.receive(report, raw=b"{{}}", channel="json", reporter=None)
+"""
+
+
+def test_a_report_received_while_the_broker_is_down_is_taken_in_by_the_sweep(worker):
+    account = make_customer("trap@acme.test", "Acme", "vm-acme-1", CUSTOMER_IPS).membership.account
+    ServerAddress.objects.update(assigned_at=timezone.now() - timedelta(days=1))
+    set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="Request #1 approved.")
+    wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, worker)
+    with socket.socket() as s:  # a port nobody listens on: the web process's broker is down
+        s.bind(("127.0.0.1", 0))
+        broker = f"redis://127.0.0.1:{s.getsockname()[1]}/0"
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", RECEIVE_IN_ANOTHER_PROCESS.format(ip=CUSTOMER_IPS[0])],
+        cwd=ROOT,
+        env={**worker_env(), "PORTAL_BROKER_URL": broker},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "broker unavailable" in result.stderr
+    wait_for(lambda: not allowed(), 30, worker)  # the worker's sweep took it in, a second later
+    assert AbuseReport.objects.get().account == account
