@@ -99,9 +99,7 @@ def test_a_submitted_request_is_checked_on_the_worker_and_queued_for_review(sett
                 company_website=f"https://www.{LOCAL_DOMAIN}/",
             ),
         )
-        wait_for(
-            lambda: UnblockRequest.objects.get(pk=unblock_request.pk).status == Status.AWAITING_REVIEW, 60, log
-        )
+        wait_for(lambda: UnblockRequest.objects.get(pk=unblock_request.pk).status == Status.AWAITING_REVIEW, 60, log)
     run = CheckRun.objects.get(subject=subject_key(unblock_request.pk))
     assert run.is_finished and run.attempts == 1
     results = {r.check_name: r for r in run.results.all()}
