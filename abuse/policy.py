@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -26,6 +26,8 @@ from egress.models import EgressState
 from egress.selectors import allowed_accounts, desired_egress
 
 logger = logging.getLogger(__name__)
+
+StateClosed = tuple[str, datetime | None]  # a revocation's state and when it was closed
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,14 @@ def _decide(account_id: int, policy: Policy) -> PolicyDecision | None:
     looks again.
     """
     with transaction.atomic():
-        # FOR NO KEY UPDATE: serialises evaluations, yet lets new reports (foreign keys) in.
-        account = Account.objects.select_for_update(no_key=True).get(pk=account_id)
+        # FOR NO KEY UPDATE of the account alone: serialises evaluations, yet lets new reports in.
+        locked = Account.objects.select_for_update(no_key=True, of=("self",)).select_related("egress")
+        account = locked.get(pk=account_id)
         egress = desired_egress(account)
-        if egress.desired != EgressState.ALLOWED and Revocation.objects.filter(account=account).open().exists():
+        revocations = Revocation.objects.filter(account=account).values_list("state", "closed_at")
+        since, revoked = _counting_since(revocations, timezone.now() - policy.window)
+        if egress.desired != EgressState.ALLOWED and revoked:
             return None  # revoked already; new reports wait for the abuse desk
-        since = _counting_since(account_id, policy)
         # Only what the rule and the decision read: a report's raw evidence may weigh megabytes.
         reports = list(
             AbuseReport.objects.filter(account=account, occurred_at__gt=since)
@@ -125,11 +129,15 @@ def _decide(account_id: int, policy: Policy) -> PolicyDecision | None:
     return None
 
 
-def _counting_since(account_id: int, policy: Policy) -> datetime:
-    """Reports count within the window, and only about what happened after the last way back."""
-    window_start = timezone.now() - policy.window
-    last_closed = Revocation.objects.filter(account_id=account_id).aggregate(at=Max("closed_at"))["at"]
-    return max(window_start, last_closed) if last_closed else window_start
+def _counting_since(revocations: Iterable[StateClosed], window_start: datetime) -> tuple[datetime, bool]:
+    """(since when the account's reports count, whether a revocation is open), from its revocations'
+    (state, closed_at): reports count within the window, and only after the last way back."""
+    since, revoked = window_start, False
+    for state, closed_at in revocations:
+        revoked = revoked or state in OPEN_STATES
+        if closed_at and closed_at > since:
+            since = closed_at
+    return since, revoked
 
 
 def triage(account_ids: Iterable[int]) -> tuple[list[int], list[int]]:
@@ -140,15 +148,16 @@ def triage(account_ids: Iterable[int]) -> tuple[list[int], list[int]]:
     """
     policy = Policy.from_settings()
     ids = set(account_ids)
+    revocations: dict[int, list[StateClosed]] = defaultdict(list)
+    rows = Revocation.objects.filter(account_id__in=ids).values_list("account_id", "state", "closed_at")
+    for account_id, state, closed_at in rows:
+        revocations[account_id].append((state, closed_at))
     window_start = timezone.now() - policy.window
-    since = dict.fromkeys(ids, window_start)
-    revoked = set()
-    revocations = Revocation.objects.filter(account_id__in=ids).values_list("account_id", "state", "closed_at")
-    for account_id, state, closed_at in revocations:
-        if state in OPEN_STATES:
+    since, revoked = {}, set()
+    for account_id in ids:
+        since[account_id], is_open = _counting_since(revocations[account_id], window_start)
+        if is_open:
             revoked.add(account_id)
-        elif closed_at and closed_at > since[account_id]:
-            since[account_id] = closed_at
     # Revoked accounts wait for the abuse desk, unless their port was opened again meanwhile.
     reopened = sorted(allowed_accounts(revoked))
     counts = _report_counts({account_id: since[account_id] for account_id in ids - revoked}, policy)
