@@ -68,3 +68,21 @@ def test_last_use_is_recorded_to_the_minute_without_a_write_per_call(customer):
     with CaptureQueriesContext(connection) as queries:
         assert api_status(raw) == 200
     assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+
+
+def test_a_deactivated_users_token_is_refused(customer):
+    _token, raw = CustomerToken.issue(user=customer, name="old laptop")
+    customer.is_active = False
+    customer.save(update_fields=["is_active"])
+
+    assert api_status(raw) == 401
+
+
+def test_the_token_and_its_user_are_read_in_one_query(customer):
+    _token, raw = CustomerToken.issue(user=customer, name="busy")
+    api_status(raw)  # the first call records the last use
+    with CaptureQueriesContext(connection) as queries:
+        assert api_status(raw) == 200
+    token_reads = [q["sql"] for q in queries.captured_queries if "accounts_customertoken" in q["sql"]]
+    assert len(token_reads) == 1 and "JOIN" in token_reads[0]
+    assert not [q for q in queries.captured_queries if 'FROM "accounts_user"' in q["sql"]], "the user came along"
