@@ -1,8 +1,9 @@
 """The worker's half of the intake: match the reports the API received, then weigh their accounts.
 
 The API stores each report and answers (abuse.intake.receive); the worker takes a burst in
-together: one query matches it to the inventory, and each account is weighed once, not once per
-report. The stored reports are the queue, so a lost task loses nothing: the sweep takes them in.
+together: one UPDATE matches it to the inventory, its accounts are triaged in a few queries (not
+once per report), revocations are decided at once and warnings paced. The stored reports are the
+queue, so a lost task loses nothing: the sweep takes them in.
 """
 
 import logging
