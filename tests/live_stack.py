@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -106,14 +107,32 @@ def port_open(port: int) -> bool:
 
 class Service:
     """A process started here in its own session, so that it and its children (gunicorn's workers,
-    Celery's pool) form one process group, stopped or killed by that group's id."""
+    Celery's pool) form one process group, stopped or killed by that group's id.
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
-        self.name, self.log = name, log
-        with log.open("ab") as out:
+    With `restart`, a process that exits by itself is started again, as docker-compose's
+    `restart: unless-stopped` does; `restarts` counts those.
+    """
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path, *, restart: bool = False) -> None:
+        self.name, self.log, self._argv, self._env = name, log, argv, env
+        self.restarts = 0
+        self._stopping, self._lock = threading.Event(), threading.Lock()
+        self._start()
+        if restart:
+            threading.Thread(target=self._restart_when_it_exits, daemon=True).start()
+
+    def _start(self) -> None:
+        with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                self._argv, cwd=ROOT, env=self._env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
+
+    def _restart_when_it_exits(self) -> None:
+        while not self._stopping.wait(0.5):
+            with self._lock:  # not while `stop` or `kill` is under way
+                if self.process.poll() is not None and not self._stopping.is_set():
+                    self.restarts += 1
+                    self._start()
 
     @property
     def pid(self) -> int:
@@ -134,10 +153,14 @@ class Service:
 
     def kill(self) -> None:
         """SIGKILL to the whole group: no clean-up, no acknowledgement, no rollback by the process."""
+        with self._lock:
+            self._stopping.set()
         self.signal_group(signal.SIGKILL)
         self.process.wait(15)
 
     def stop(self, timeout: float = 15) -> None:
+        with self._lock:
+            self._stopping.set()
         if self.alive():
             self.signal_group(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -416,13 +439,15 @@ class Portal:
         wait_for(healthy, 60, self.web.output)
         return self.web
 
-    def start_worker(self, name: str, *, beat: bool = True, concurrency: int = 2, **env: str) -> Service:
+    def start_worker(
+        self, name: str, *, beat: bool = True, concurrency: int = 2, restart: bool = False, **env: str
+    ) -> Service:
         argv = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO",
                 f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "--without-heartbeat",
                 "--hostname", f"{name}@{self.folder.name}"]  # fmt: skip
         if beat:
             argv += ["--beat", "--schedule", str(self.folder / f"{name}-beat-schedule")]
-        worker = Service(f"worker {name}", argv, self.env(**env), self.folder / f"worker-{name}.log")
+        worker = Service(f"worker {name}", argv, self.env(**env), self.folder / f"worker-{name}.log", restart=restart)
         self.workers.append(worker)
 
         def ready() -> bool:
