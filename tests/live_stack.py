@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.loopback import free_port
 from tests.request_answers import personal_server_answers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,12 +78,6 @@ def missing_for_stack(*, under_scripts_test: bool = True) -> str | None:
 
 
 # --- small helpers ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(condition: Callable[[], object], seconds: float, explain: Callable[[], str] = str, step=0.1) -> object:

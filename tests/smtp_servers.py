@@ -8,14 +8,10 @@ from contextlib import contextmanager
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
+from tests.loopback import free_port
+
 LOCAL_DOMAIN = "acme-mail.example.org"
 SERVER_NAME = f"mail.{LOCAL_DOMAIN}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class OpenRelay:

@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from egress.models import EgressSource, EgressState, SimulatedAllowance
 from egress.services import set_desired_state
 from tests.abuse_samples import report_json, reporter_with_token
 from tests.conftest import CUSTOMER_IPS, make_customer
+from tests.loopback import free_port
 from tests.review_fixtures import staff_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,9 +156,7 @@ def test_a_report_received_while_the_broker_is_down_is_taken_in_by_the_sweep(wor
     ServerAddress.objects.update(assigned_at=timezone.now() - timedelta(days=1))
     set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="Request #1 approved.")
     wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, worker)
-    with socket.socket() as s:  # a port nobody listens on: the web process's broker is down
-        s.bind(("127.0.0.1", 0))
-        broker = f"redis://127.0.0.1:{s.getsockname()[1]}/0"
+    broker = f"redis://127.0.0.1:{free_port()}/0"  # nobody listens there: the web process's broker is down
 
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", RECEIVE_IN_ANOTHER_PROCESS.format(ip=CUSTOMER_IPS[0])],

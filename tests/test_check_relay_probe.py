@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.check_fixtures import make_subject
+from tests.loopback import free_port
 from tests.smtp_servers import (
     ClosedRelay,
     OpenRelay,
@@ -112,7 +113,6 @@ def test_server_that_drops_the_connection_is_inconclusive(settings):
 
 
 def test_nothing_listening_is_inconclusive(settings):
-    from tests.smtp_servers import free_port
 
     outcome = run_check(settings, free_port())
     assert outcome.verdict == Verdict.ERROR

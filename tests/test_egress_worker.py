@@ -7,7 +7,6 @@ Redis broker that scripts/test starts; the decisions are committed for real (tra
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from egress.models import ChangeStatus, EgressChange, EgressSource, EgressState,
 from egress.services import set_desired_state
 from tests.conftest import CUSTOMER_IPS, make_customer
 from tests.egress_support import API_TOKEN, FakeNetworkAPI
+from tests.loopback import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,12 +135,6 @@ def test_a_worker_killed_mid_apply_ends_with_the_right_state_and_one_effect(sett
     assert api.effects == [str(change.key)], "the retry carried the same key: one effect"
     assert len(api.posts()) >= 2
     assert {call.key for call in api.posts()} == {str(change.key)}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 DECIDE_IN_ANOTHER_PROCESS = """

@@ -1,7 +1,6 @@
 """The Redis cache the production shape uses: counters in one round trip, failing open when Redis is away."""
 
 import os
-import socket
 import uuid
 
 import pytest
@@ -11,6 +10,7 @@ from rest_framework.test import APIClient
 from portal.cache import FailOpenRedisCache, count
 from tests.abuse_samples import report_json, reporter_with_token
 from tests.conftest import redis_url
+from tests.loopback import free_port
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("PORTAL_REDIS_URL"), reason="needs the Redis that scripts/test starts (PORTAL_REDIS_URL)"
@@ -28,12 +28,6 @@ def cache() -> FailOpenRedisCache:
     cache.clear()
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_counter_counts_and_expires_with_its_window(cache):
     assert [count(cache, "window", 60) for _ in range(3)] == [1, 2, 3]
     assert cache.get("window") == 3
@@ -48,7 +42,7 @@ def test_processes_share_a_counter(cache):
 
 
 def test_a_counter_is_0_while_redis_is_away():
-    away = redis_cache(f"redis://127.0.0.1:{closed_port()}/0")
+    away = redis_cache(f"redis://127.0.0.1:{free_port()}/0")
 
     assert count(away, "window", 60) == 0
     assert away.get("anything", "default") == "default"
