@@ -65,3 +65,19 @@ def test_the_reporters_throttle_holds_across_processes_sharing_redis(cache, db, 
     statuses = [api.post("/api/v1/abuse/reports/", report_json(number=n), format="json").status_code for n in range(3)]
 
     assert statuses == [202, 202, 429]
+
+
+def test_a_counter_through_djangos_cache_proxy_takes_one_round_trip(cache, settings):
+    """DRF's throttles hold `django.core.cache.cache`, a proxy: it must count as the backend does."""
+    from django.core.cache import cache as proxy
+
+    settings.CACHES = {
+        "default": {"BACKEND": "portal.cache.FailOpenRedisCache", "LOCATION": cache._servers[0], "KEY_PREFIX": "p"}
+    }
+    redis = cache._cache.get_client(write=True)
+    redis.config_resetstat()
+
+    assert [count(proxy, "window", 60) for _ in range(3)] == [1, 2, 3]
+    commands = {name.removeprefix("cmdstat_"): stats["calls"] for name, stats in redis.info("commandstats").items()}
+    # One pipeline per count (SET NX, INCRBY), never Django's EXISTS before INCRBY.
+    assert (commands.get("set"), commands.get("incrby"), commands.get("exists")) == (3, 3, None)
