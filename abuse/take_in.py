@@ -7,8 +7,10 @@ queue, so a lost task loses nothing: the sweep takes them in.
 """
 
 import logging
+import math
 import threading
 import time
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -19,6 +21,7 @@ from kombu.exceptions import OperationalError
 from abuse import policy
 from abuse.matching import match
 from abuse.models import AbuseReport
+from portal.celery import app
 
 logger = logging.getLogger(__name__)
 
@@ -26,43 +29,46 @@ BATCH = 500  # reports matched in one transaction
 # Warnings are paced: this many per task, a task every WARNINGS_PAUSE seconds (per burst taken in).
 WARNINGS_AT_ONCE = 20
 WARNINGS_PAUSE = 0.5
-DUE_KEY = "abuse:take-in-due"  # when the latest take-in task, queued by any web process, is due to start
-# A task due this close to now may be running already; a later report then needs a task of its own.
+SLOT_KEY = "abuse:take-in:%d"  # claimed by the web process that queues the take-in of that slot
+# A task due this close to now may be running already; a report committed now needs a later one.
 STARTED_MARGIN = 0.02
 
 _lock = threading.Lock()
-_known_due = 0.0  # this process's last sight of DUE_KEY, to spare most reports the cache read
+_claimed = 0  # the latest slot this process knows a task is queued for: most reports need no cache call
 
 
 def nudge() -> None:
-    """Queue the worker's take-in, about one task per PORTAL_ABUSE_TAKE_IN_INTERVAL for all web processes.
+    """Queue the worker's take-in: one task per PORTAL_ABUSE_TAKE_IN_INTERVAL for all web processes.
 
-    Queuing a task costs a web process more than storing the report. In a burst, one task queued
-    a moment ahead covers every report committed before it starts; its due time is shared through
-    the cache (with a cache of its own, each process queues its own tasks: more of them, as safe).
+    Queuing a task costs a web process more than storing the report. Time is cut in slots of the
+    interval; the task due at the end of the current slot takes in every report committed before it
+    starts. The first web process to claim the slot in the cache (an atomic add) queues that task;
+    the others, and this process's next reports in the slot, leave it at that. With a cache of its
+    own (the embedded default) each process claims its own slots: more tasks, as safe.
     """
+    global _claimed
+    if app.conf.task_always_eager:  # an eager task runs now: it covers no later report
+        _take_in_task().delay()
+        return
+    interval = settings.PORTAL_ABUSE_TAKE_IN_INTERVAL
+    now = time.time()
+    slot = math.floor((now + STARTED_MARGIN) / interval) + 1
+    with _lock:
+        if slot <= _claimed:
+            return
+        _claimed = slot
+    if not cache.add(SLOT_KEY % slot, True, timeout=60):
+        return  # another process queued it (or the cache is away, and then mostly the broker too: the sweep)
+    try:
+        _take_in_task().apply_async(eta=datetime.fromtimestamp(slot * interval, UTC))
+    except OperationalError as exc:
+        logger.warning("Abuse take-in: broker unavailable (%s); the sweep will take the reports in.", exc)
+
+
+def _take_in_task():
     from abuse.tasks import take_in_reports  # the tasks module imports this one
 
-    global _known_due
-    if take_in_reports.app.conf.task_always_eager:  # an eager task runs now: it covers no later report
-        take_in_reports.delay()
-        return
-    now = time.time()
-    with _lock:
-        if _known_due > now + STARTED_MARGIN:
-            return
-    due = cache.get(DUE_KEY) or 0.0
-    if due <= now + STARTED_MARGIN:
-        due = max(now, due + settings.PORTAL_ABUSE_TAKE_IN_INTERVAL)
-        cache.set(DUE_KEY, due, timeout=60)
-        try:
-            take_in_reports.apply_async(countdown=due - now)
-        except OperationalError as exc:
-            logger.warning("Abuse take-in: broker unavailable (%s); the sweep will take the reports in.", exc)
-            # Each try costs a report's request the broker's timeouts: not again before the interval.
-            due = now + settings.PORTAL_ABUSE_TAKE_IN_INTERVAL
-    with _lock:
-        _known_due = max(_known_due, due)
+    return take_in_reports
 
 
 def take_in_waiting() -> tuple[int, list[int]]:

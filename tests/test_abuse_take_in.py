@@ -1,11 +1,13 @@
 """The worker's half of the intake: a burst is matched at once, revocations decided first, warnings paced."""
 
+import json
+import math
 import os
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 
 import pytest
 import redis
-from django.core.cache import cache
 from django.utils import timezone
 
 from abuse import intake, take_in, tasks
@@ -91,21 +93,27 @@ def test_the_tasks_warn_every_account_in_the_end(accounts, monkeypatch, django_c
 
 
 @pytest.mark.skipif(not os.environ.get("PORTAL_REDIS_URL"), reason="needs the Redis broker that scripts/test starts")
-def test_web_processes_queue_one_take_in_between_them_for_a_burst(settings, monkeypatch):
+def test_web_processes_queue_one_take_in_between_them_per_slot(settings, monkeypatch):
     """Fifty reports committed in a burst, by this process and by another one that knows nothing of
-    this one's tasks (`_known_due` forgotten), queue two: one at once, which may have started before
-    the second report committed, and one a moment later for all the others. The due time is shared
-    in the cache."""
+    this one's tasks, queue one task between them, due at the end of the slot; a report of the next
+    slot queues the next. The claim of a slot is shared in the cache."""
     settings.CACHES = {"default": {"BACKEND": "portal.cache.FailOpenRedisCache", "LOCATION": redis_url(1)}}
+    settings.PORTAL_ABUSE_TAKE_IN_INTERVAL = 1.0
     queue = redis.Redis.from_url(os.environ["PORTAL_BROKER_URL"])
-    before = queue.llen("celery")
-    monkeypatch.setattr(take_in, "_known_due", 0.0)
-    cache.delete(take_in.DUE_KEY)
+    queue.delete("celery")
+    time.sleep(1.0 - time.time() % 1.0 + 0.05)  # the burst starts early in a slot and ends in it
 
     for n in range(50):
         if n == 25:
-            monkeypatch.setattr(take_in, "_known_due", 0.0)  # as if another web process took over
+            monkeypatch.setattr(take_in, "_claimed", 0)  # as if another web process took over
         take_in.nudge()
+    slot_end = math.ceil(time.time())
+    queued = [json.loads(message) for message in queue.lrange("celery", 0, -1)]
+    time.sleep(slot_end - time.time() + 0.05)
+    take_in.nudge()
 
-    assert queue.llen("celery") - before == 2
+    assert len(queued) == 1
+    assert queued[0]["headers"]["task"] == "abuse.tasks.take_in_reports"
+    assert datetime.fromisoformat(queued[0]["headers"]["eta"]).timestamp() == pytest.approx(slot_end, abs=0.001)
+    assert queue.llen("celery") == 2
     queue.delete("celery")  # no worker of this test will take it
