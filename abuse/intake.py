@@ -3,12 +3,11 @@ each is matched to the account that held the address then, and the policy weighs
 """
 
 import logging
-from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +17,7 @@ from abuse.matching import address_at
 from abuse.models import AbuseEvent, AbuseReport, Channel, EventKind, RejectedReport, Reporter
 from abuse.reports import ReportInput, Unreadable
 from accounts.models import ServerAddress, User
+from portal.insert_statement import InsertStatement
 
 logger = logging.getLogger(__name__)
 
@@ -63,17 +63,17 @@ def accept(
     address = address_at(report.source_ip, report.occurred_at)
     account = address.server.account if address else None
     with transaction.atomic():
-        row, created = _insert(
+        report_id = _insert(
             report, raw=raw, channel=channel, reporter=reporter, filed_by=filed_by, address=address, matched=True
         )
-        if not created:
-            return _counted_again(row)
+        if report_id is None:
+            return _counted_again(report, reporter)
         if filed_by is not None and account is not None:
-            AbuseEvent.objects.create(account=account, kind=EventKind.FILED, actor=filed_by, report=row)
+            AbuseEvent.objects.create(account=account, kind=EventKind.FILED, actor=filed_by, report_id=report_id)
     if account is None:
-        return Result(UNMATCHED, row.source_ip, report_id=row.pk)
+        return Result(UNMATCHED, report.source_ip, report_id=report_id)
     transaction.on_commit(partial(policy.evaluate, account.pk), robust=True)
-    return Result(ACCEPTED, row.source_ip, str(account.reference), account.pk, report_id=row.pk)
+    return Result(ACCEPTED, report.source_ip, str(account.reference), account.pk, report_id=report_id)
 
 
 def receive(report: ReportInput, *, raw: bytes, channel: str, reporter: Reporter | None) -> Result:
@@ -82,11 +82,14 @@ def receive(report: ReportInput, *, raw: bytes, channel: str, reporter: Reporter
     A reporter's burst then costs the web process one insert per report; the worker takes the
     burst in together, a few milliseconds later, and weighs each account once.
     """
-    row, created = _insert(report, raw=raw, channel=channel, reporter=reporter)
-    if not created:
-        return _counted_again(row)
+    report_id = _insert(report, raw=raw, channel=channel, reporter=reporter)
+    if report_id is None:
+        return _counted_again(report, reporter)
     transaction.on_commit(take_in.nudge, robust=True)
-    return Result(ACCEPTED, row.source_ip, report_id=row.pk)
+    return Result(ACCEPTED, report.source_ip, report_id=report_id)
+
+
+_REPORTS = InsertStatement(AbuseReport)
 
 
 def _insert(
@@ -98,45 +101,39 @@ def _insert(
     filed_by: User | None = None,
     address: ServerAddress | None = None,
     matched: bool = False,
-) -> tuple[AbuseReport, bool]:
-    """(the stored report, True), or (the one we have, False) for an incident received before.
+) -> int | None:
+    """The stored report's id, or None for an incident received before.
 
     `matched` says that `address` is what matching found (None: unmatched); else the report
-    waits for the worker to match it.
+    waits for the worker to match it. In autocommit (the API) the insert is a transaction of its
+    own: no BEGIN and COMMIT around it, two round trips fewer per report.
     """
-    # In autocommit (the API) the insert is a transaction of its own; BEGIN and COMMIT around it
-    # would cost the request two more round trips. Within a transaction, a savepoint keeps it usable.
-    guard = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
-    try:
-        with guard:
-            row = AbuseReport.objects.create(
-                reporter=reporter,
-                filed_by=filed_by,
-                channel=channel,
-                reference=report.reference,
-                fingerprint=report.fingerprint(),
-                category=report.category,
-                source_ip=report.source_ip,
-                occurred_at=report.occurred_at,
-                reported_domain=report.reported_domain,
-                original_mail_from=report.original_mail_from,
-                original_headers=report.original_headers,
-                evidence=report.evidence,
-                raw=raw,
-                account=address.server.account if address else None,
-                address=address,
-                matched_at=timezone.now() if matched else None,
-            )
-        return row, True
-    except IntegrityError:
-        original = _already_received(report, reporter)
-        if original is None:
-            raise
-        return original, False
+    return _REPORTS.insert(
+        reporter_id=reporter.pk if reporter else None,
+        filed_by_id=filed_by.pk if filed_by else None,
+        channel=channel,
+        reference=report.reference,
+        fingerprint=report.fingerprint(),
+        category=report.category,
+        source_ip=report.source_ip,
+        occurred_at=report.occurred_at,
+        reported_domain=report.reported_domain,
+        original_mail_from=report.original_mail_from,
+        original_headers=report.original_headers,
+        evidence=report.evidence,
+        raw=raw,
+        account_id=address.server.account_id if address else None,
+        address_id=address.pk if address else None,
+        matched_at=timezone.now() if matched else None,
+    )
 
 
-def _counted_again(original: AbuseReport) -> Result:
+def _counted_again(report: ReportInput, reporter: Reporter | None) -> Result:
     """A second delivery of a report we have: counted on the original, nothing else changes."""
+    same = Q(fingerprint=report.fingerprint())
+    if report.reference and reporter is not None:
+        same |= Q(reporter=reporter, reference=report.reference)
+    original = AbuseReport.objects.filter(same).select_related("account").earliest("pk")
     AbuseReport.objects.filter(pk=original.pk).update(deliveries=F("deliveries") + 1)
     return Result(DUPLICATE, original.source_ip, _reference(original.account), original.account_id, original.pk)
 
@@ -168,13 +165,6 @@ def ingest_arf(raw: bytes, *, reporter: Reporter | None, defer: bool = False) ->
         return reject(raw, reason, channel=Channel.ARF, reporter=reporter)
     store = receive if defer else accept
     return store(report, raw=raw, channel=Channel.ARF, reporter=reporter)
-
-
-def _already_received(report: ReportInput, reporter: Reporter | None) -> AbuseReport | None:
-    same = Q(fingerprint=report.fingerprint())
-    if report.reference and reporter is not None:
-        same |= Q(reporter=reporter, reference=report.reference)
-    return AbuseReport.objects.filter(same).select_related("account").first()
 
 
 def _reference(account) -> str | None:
