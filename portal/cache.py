@@ -48,6 +48,15 @@ def _missing_key(key, *args, **kwargs):
     raise ValueError(f"Key {key!r} not found (Redis unreachable).")
 
 
+# A counter of a fixed window: the increment, and the window's expiry with its first count, as one
+# atomic command (the rate limiter of Redis's INCR documentation).
+COUNT_SCRIPT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
 class ReusingRedisCacheClient(RedisCacheClient):
     """One redis-py client per connection pool, where Django builds one per operation.
 
@@ -59,12 +68,19 @@ class ReusingRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, object] = {}
+        self._counters: dict[int, Callable] = {}
 
     def get_client(self, key=None, *, write: bool = False):
         index = self._get_connection_pool_index(write)
         if index not in self._clients:
-            self._clients[index] = self._client(connection_pool=self._get_connection_pool(write))
+            client = self._client(connection_pool=self._get_connection_pool(write))
+            self._counters[index] = client.register_script(COUNT_SCRIPT)
+            self._clients[index] = client
         return self._clients[index]
+
+    def count(self, key: str, timeout: int) -> int:
+        self.get_client(write=True)
+        return self._counters[self._get_connection_pool_index(True)](keys=[key], args=[timeout])
 
 
 class FailOpenRedisCache(RedisCache):
@@ -74,12 +90,8 @@ class FailOpenRedisCache(RedisCache):
 
     def count(self, key: str, timeout: int) -> int:
         """Add one to the counter `key` (created to last `timeout` seconds) and return it, in one round trip."""
-        key = self.make_and_validate_key(key)
         try:
-            with self._cache.get_client(key, write=True).pipeline() as pipe:
-                pipe.set(key, 0, ex=timeout, nx=True)
-                pipe.incr(key)
-                return pipe.execute()[1]
+            return self._cache.count(self.make_and_validate_key(key), timeout)
         except UNREACHABLE as exc:
             _warn("count", exc)
             return 0
