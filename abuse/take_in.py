@@ -29,12 +29,12 @@ BATCH = 500  # reports matched in one transaction
 # Warnings are paced: this many per task, a task every WARNINGS_PAUSE seconds (per burst taken in).
 WARNINGS_AT_ONCE = 20
 WARNINGS_PAUSE = 0.5
-SLOT_KEY = "abuse:take-in:%d"  # claimed by the web process that queues the take-in of that slot
+SLOT_KEY = "abuse:take-in:%.3f"  # claimed by the web process that queues the take-in due then
 # A task due this close to now may be running already; a report committed now needs a later one.
 STARTED_MARGIN = 0.02
 
 _lock = threading.Lock()
-_claimed = 0  # the latest slot this process knows a task is queued for: most reports need no cache call
+_queued_due = 0.0  # the latest due time this process knows a task is queued for: most reports need no cache call
 
 
 def nudge() -> None:
@@ -46,21 +46,20 @@ def nudge() -> None:
     the others, and this process's next reports in the slot, leave it at that. With a cache of its
     own (the embedded default) each process claims its own slots: more tasks, as safe.
     """
-    global _claimed
+    global _queued_due
     if app.conf.task_always_eager:  # an eager task runs now: it covers no later report
         _take_in_task().delay()
         return
     interval = settings.PORTAL_ABUSE_TAKE_IN_INTERVAL
-    now = time.time()
-    slot = math.floor((now + STARTED_MARGIN) / interval) + 1
+    due = (math.floor((time.time() + STARTED_MARGIN) / interval) + 1) * interval
     with _lock:
-        if slot <= _claimed:
+        if due <= _queued_due:
             return
-        _claimed = slot
-    if not cache.add(SLOT_KEY % slot, True, timeout=60):
+        _queued_due = due
+    if not cache.add(SLOT_KEY % due, True, timeout=60):
         return  # another process queued it (or the cache is away, and then mostly the broker too: the sweep)
     try:
-        _take_in_task().apply_async(eta=datetime.fromtimestamp(slot * interval, UTC))
+        _take_in_task().apply_async(eta=datetime.fromtimestamp(due, UTC))
     except OperationalError as exc:
         logger.warning("Abuse take-in: broker unavailable (%s); the sweep will take the reports in.", exc)
 
