@@ -116,6 +116,7 @@ def test_a_final_revocation_says_so(customer_client, account, superuser):
 def test_the_desk_redacts_a_field_before_the_customer_sees_it(customer_client, account, abuse_desk):
     revocation = revoked_by_arf(account)
     report = revocation.decision.reports.get()
+    received = bytes(report.raw)
     desk = staff_client(abuse_desk)
 
     response = desk.post(f"/admin/abuse/abusereport/{report.pk}/change/", {"redacted": ["original_headers"]})
@@ -123,7 +124,7 @@ def test_the_desk_redacts_a_field_before_the_customer_sees_it(customer_client, a
     assert response.status_code == 302
     report.refresh_from_db()
     assert report.redacted == ["original_headers"]
-    assert bytes(report.raw) == fbl_report(number=1), "the stored report stays as received"
+    assert bytes(report.raw) == received and b"Black Friday" in received, "the stored report stays as received"
     assert AbuseEvent.objects.get(kind=EventKind.REDACTED).actor == abuse_desk
     page = customer_client.get("/abuse/").content.decode()
     assert "Black Friday" not in page and "hidden by the abuse desk" in page
