@@ -165,10 +165,22 @@ class Outcome(models.TextChoices):
 class PolicyDecisionManager(models.Manager):
     def record(self, account: Account, outcome: str, rule: str, reports: list[AbuseReport]) -> "PolicyDecision":
         """The decision and the reports behind it, in two inserts."""
-        decision = self.create(account=account, outcome=outcome, rule=rule)
+        return self.record_many([(account, outcome, rule, reports)])[0]
+
+    def record_many(self, decided: list[tuple[Account, str, str, list[AbuseReport]]]) -> list["PolicyDecision"]:
+        """Decisions (account, outcome, rule, reports) and the reports behind each, in two inserts in all."""
+        if not decided:
+            return []
+        decisions = self.bulk_create(
+            self.model(account=account, outcome=outcome, rule=rule) for account, outcome, rule, _reports in decided
+        )
         through = self.model.reports.through
-        through.objects.bulk_create(through(policydecision=decision, abusereport=report) for report in reports)
-        return decision
+        through.objects.bulk_create(
+            through(policydecision=decision, abusereport=report)
+            for decision, (_account, _outcome, _rule, reports) in zip(decisions, decided, strict=True)
+            for report in reports
+        )
+        return decisions
 
 
 class PolicyDecision(models.Model):

@@ -51,10 +51,14 @@ class Policy:
         return f"{self.window.total_seconds() / 3600:g}"
 
 
+DECIDED_TOGETHER = 20  # accounts locked and decided in one transaction
+
+
 def evaluate(account_id: int) -> PolicyDecision | None:
     """Decide about the account now; None when nothing new is to be decided. Safe to run twice."""
     revocations, warnings = triage([account_id])
-    return _decide(account_id, Policy.from_settings()) if revocations or warnings else None
+    decisions = _decide_together([account_id], Policy.from_settings()) if revocations or warnings else []
+    return decisions[0] if decisions else None
 
 
 def evaluate_many(account_ids: Iterable[int]) -> list[PolicyDecision]:
@@ -64,69 +68,139 @@ def evaluate_many(account_ids: Iterable[int]) -> list[PolicyDecision]:
 
 
 def decide_each(account_ids: Iterable[int]) -> list[PolicyDecision]:
-    """Decide about each account in turn; one account's failure does not stop the others."""
+    """Decide about these accounts, DECIDED_TOGETHER at a time; one account's failure does not stop the others."""
     policy = Policy.from_settings()
+    ids = list(account_ids)
     decisions = []
-    for account_id in account_ids:
+    for group in (ids[start : start + DECIDED_TOGETHER] for start in range(0, len(ids), DECIDED_TOGETHER)):
         try:
-            decision = _decide(account_id, policy)
-        except Exception:  # the sweep weighs the account again
-            logger.exception("Could not weigh account %s", account_id)
-            continue
-        if decision is not None:
-            decisions.append(decision)
+            decisions += _decide_together(group, policy)
+        except Exception:  # the group's transaction rolled back: each account alone, so that one costs no other
+            for account_id in group:
+                try:
+                    decisions += _decide_together([account_id], policy)
+                except Exception:  # the sweep weighs the account again
+                    logger.exception("Could not weigh account %s", account_id)
     return decisions
 
 
-def _decide(account_id: int, policy: Policy) -> PolicyDecision | None:
+@dataclass(frozen=True)
+class _Verdict:
+    outcome: str
+    reports: list[AbuseReport]
+    rule: str
+
+
+def _verdict(reports: list[AbuseReport], policy: Policy) -> _Verdict | None:
+    """What the policy says of an account's reports that count: revoke, warn, or nothing."""
+    instant = [r for r in reports if r.category in policy.instant]
+    complaints = [r for r in reports if r.category not in policy.instant]
+    if instant:
+        rule = ngettext(
+            "%(n)d %(categories)s report within %(hours)s h: revokes at once.",
+            "%(n)d %(categories)s reports within %(hours)s h: revoke at once.",
+            len(instant),
+        ) % {"n": len(instant), "categories": "/".join(sorted({r.category for r in instant})), "hours": policy.hours}
+        return _Verdict(Outcome.REVOKE, instant, rule)
+    if complaints and len(complaints) >= policy.revoke_after:
+        rule = _("%(n)d complaints within %(hours)s h (revocation at %(limit)d).") % {
+            "n": len(complaints),
+            "hours": policy.hours,
+            "limit": policy.revoke_after,
+        }
+        return _Verdict(Outcome.REVOKE, complaints, rule)
+    if policy.warn_after and len(complaints) >= policy.warn_after:
+        rule = _("%(n)d complaint(s) within %(hours)s h (warning from %(warn)d, revocation at %(limit)d).") % {
+            "n": len(complaints),
+            "hours": policy.hours,
+            "warn": policy.warn_after,
+            "limit": policy.revoke_after,
+        }
+        return _Verdict(Outcome.WARN, complaints, rule)
+    return None
+
+
+def _decide_together(account_ids: list[int], policy: Policy) -> list[PolicyDecision]:
     """Most reports change nothing (the account was warned already, or is revoked): `triage` says
-    so in a few reads without a lock; only a possible decision takes the account's lock here and
-    looks again.
+    so in a few reads without a lock; only a possible decision takes the accounts' locks here and
+    looks again, for a group of accounts in the same few queries as for one.
     """
     with transaction.atomic():
-        # FOR NO KEY UPDATE of the account alone: serialises evaluations, yet lets new reports in.
+        # FOR NO KEY UPDATE of the accounts alone, in one order: serialises evaluations, yet lets new reports in.
         locked = Account.objects.select_for_update(no_key=True, of=("self",)).select_related("egress")
-        account = locked.get(pk=account_id)
-        egress = desired_egress(account)
-        revocations = Revocation.objects.filter(account=account).values_list("state", "closed_at")
-        since, revoked = _counting_since(revocations, timezone.now() - policy.window)
-        if egress.desired != EgressState.ALLOWED and revoked:
-            return None  # revoked already; new reports wait for the abuse desk
+        accounts = list(locked.filter(pk__in=account_ids).order_by("pk"))
+        revocations: dict[int, list[StateClosed]] = defaultdict(list)
+        rows = Revocation.objects.filter(account_id__in=account_ids).values_list("account_id", "state", "closed_at")
+        for account_id, state, closed_at in rows:
+            revocations[account_id].append((state, closed_at))
+        window_start = timezone.now() - policy.window
+        since, states = {}, {}
+        for account in accounts:
+            states[account.pk] = desired_egress(account).desired
+            moment, revoked = _counting_since(revocations[account.pk], window_start)
+            if not (revoked and states[account.pk] != EgressState.ALLOWED):  # else revoked: waits for the desk
+                since[account.pk] = moment
+        reports = _counting_reports(since)
+        warned = _warned_since(since)
+        decisions, warnings = [], []
+        for account in accounts:
+            verdict = _verdict(reports.get(account.pk, []), policy) if account.pk in since else None
+            if verdict is None:
+                continue
+            if verdict.outcome == Outcome.REVOKE and states[account.pk] == EgressState.ALLOWED:
+                decisions.append(revoke(account, verdict.reports, verdict.rule))
+            elif account.pk not in warned:  # one warning per window: the customer is told once
+                rule = verdict.rule
+                if verdict.outcome == Outcome.REVOKE:  # a closed port cannot be revoked: the desk is warned
+                    rule += " " + _("Port 25 is not open: flagged for the abuse desk.")
+                warnings.append((account, verdict.reports, rule))
+        return decisions + _warn(warnings)
+
+
+def _counting_reports(since: dict[int, datetime]) -> dict[int, list[AbuseReport]]:
+    """Each account's reports since its moment, oldest first; one query per distinct moment."""
+    found: dict[int, list[AbuseReport]] = defaultdict(list)
+    for moment, account_ids in _by_moment(since).items():
         # Only what the rule and the decision read: a report's raw evidence may weigh megabytes.
-        reports = list(
-            AbuseReport.objects.filter(account=account, occurred_at__gt=since)
-            .only("pk", "category", "source_ip", "occurred_at")
+        rows = (
+            AbuseReport.objects.filter(account_id__in=account_ids, occurred_at__gt=moment)
+            .only("pk", "account_id", "category", "source_ip", "occurred_at")
             .order_by("occurred_at", "pk")
         )
-        instant = [r for r in reports if r.category in policy.instant]
-        complaints = [r for r in reports if r.category not in policy.instant]
-        if instant:
-            rule = ngettext(
-                "%(n)d %(categories)s report within %(hours)s h: revokes at once.",
-                "%(n)d %(categories)s reports within %(hours)s h: revoke at once.",
-                len(instant),
-            ) % {
-                "n": len(instant),
-                "categories": "/".join(sorted({r.category for r in instant})),
-                "hours": policy.hours,
-            }
-            return _revoke_or_flag(account, egress.desired, instant, rule, since)
-        if complaints and len(complaints) >= policy.revoke_after:
-            rule = _("%(n)d complaints within %(hours)s h (revocation at %(limit)d).") % {
-                "n": len(complaints),
-                "hours": policy.hours,
-                "limit": policy.revoke_after,
-            }
-            return _revoke_or_flag(account, egress.desired, complaints, rule, since)
-        if policy.warn_after and len(complaints) >= policy.warn_after:
-            rule = _("%(n)d complaint(s) within %(hours)s h (warning from %(warn)d, revocation at %(limit)d).") % {
-                "n": len(complaints),
-                "hours": policy.hours,
-                "warn": policy.warn_after,
-                "limit": policy.revoke_after,
-            }
-            return _warn_once(account, complaints, rule, since)
-    return None
+        for report in rows:
+            found[report.account_id].append(report)
+    return found
+
+
+def _warned_since(since: dict[int, datetime]) -> set[int]:
+    """The accounts already warned since their moment."""
+    if not since:
+        return set()
+    warnings = PolicyDecision.objects.filter(
+        account_id__in=since, outcome=Outcome.WARN, decided_at__gt=min(since.values())
+    ).values_list("account_id", "decided_at")
+    return {account_id for account_id, at in warnings if at > since[account_id]}
+
+
+def _warn(warnings: list[tuple[Account, list[AbuseReport], str]]) -> list[PolicyDecision]:
+    """Warn these accounts: their decisions and timeline events stored together, a mail to each."""
+    decisions = PolicyDecision.objects.record_many(
+        [(account, Outcome.WARN, rule, reports) for account, reports, rule in warnings]
+    )
+    AbuseEvent.objects.bulk_create(
+        AbuseEvent(account=decision.account, kind=EventKind.WARNED, decision=decision, message=decision.rule)
+        for decision in decisions
+    )
+    for decision in decisions:
+        notifications.warned(decision)
+    return decisions
+
+
+def _by_moment(since: dict[int, datetime]) -> dict[datetime, list[int]]:
+    accounts_since: dict[datetime, list[int]] = defaultdict(list)
+    for account_id, moment in since.items():
+        accounts_since[moment].append(account_id)
+    return accounts_since
 
 
 def _counting_since(revocations: Iterable[StateClosed], window_start: datetime) -> tuple[datetime, bool]:
@@ -174,11 +248,8 @@ def triage(account_ids: Iterable[int]) -> tuple[list[int], list[int]]:
 
 def _report_counts(since: dict[int, datetime], policy: Policy) -> dict[int, tuple[int, int]]:
     """(instant, complaints): each account's reports counted since its moment, one query per distinct moment."""
-    accounts_since: dict[datetime, list[int]] = defaultdict(list)
-    for account_id, moment in since.items():
-        accounts_since[moment].append(account_id)
     counts = {}
-    for moment, account_ids in accounts_since.items():
+    for moment, account_ids in _by_moment(since).items():
         rows = (
             AbuseReport.objects.filter(account_id__in=account_ids, occurred_at__gt=moment)
             .order_by()
@@ -190,22 +261,3 @@ def _report_counts(since: dict[int, datetime], policy: Policy) -> dict[int, tupl
         )
         counts.update({row["account_id"]: (row["instant"], row["complaints"]) for row in rows})
     return counts
-
-
-def _revoke_or_flag(
-    account: Account, state: str, reports: list[AbuseReport], rule: str, since: datetime
-) -> PolicyDecision | None:
-    """Revoke an open port; a closed one cannot be revoked, so the desk is warned instead."""
-    if state == EgressState.ALLOWED:
-        return revoke(account, reports, rule)
-    return _warn_once(account, reports, rule + " " + _("Port 25 is not open: flagged for the abuse desk."), since)
-
-
-def _warn_once(account: Account, reports: list[AbuseReport], rule: str, since: datetime) -> PolicyDecision | None:
-    """One warning per window: the customer is told once, the desk sees the account flagged."""
-    if PolicyDecision.objects.filter(account=account, outcome=Outcome.WARN, decided_at__gt=since).exists():
-        return None
-    decision = PolicyDecision.objects.record(account, Outcome.WARN, rule, reports)
-    AbuseEvent.objects.create(account=account, kind=EventKind.WARNED, decision=decision, message=rule)
-    notifications.warned(decision)
-    return decision

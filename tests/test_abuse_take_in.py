@@ -10,7 +10,7 @@ import pytest
 import redis
 from django.utils import timezone
 
-from abuse import intake, take_in, tasks
+from abuse import intake, notifications, take_in, tasks
 from abuse.models import AbuseReport, Outcome, PolicyDecision, Revocation
 from abuse.reports import ReportInput
 from accounts.models import Account, ServerAddress
@@ -80,6 +80,39 @@ def test_warnings_are_decided_a_few_at_a_time(accounts, monkeypatch):
     assert [decisions(account) for account in accounts] == [[Outcome.WARN], [Outcome.WARN], []]
 
 
+def test_accounts_decided_together_share_their_queries(accounts, django_assert_max_num_queries):
+    for account in accounts:
+        receive(account)
+    _matched, to_warn = take_in.take_in_waiting()
+
+    # Savepoint and release, lock, revocations, reports, earlier warnings, three inserts; per account
+    # only its mail (recipients, number of reports).
+    with django_assert_max_num_queries(9 + 2 * len(accounts)):
+        assert take_in.warn_some(to_warn) == []
+
+    assert [decisions(account) for account in accounts] == [[Outcome.WARN]] * 3
+    assert all(decision.reports.count() == 1 for decision in PolicyDecision.objects.all())
+
+
+def test_an_account_that_cannot_be_decided_costs_the_others_decided_with_it_nothing(accounts, monkeypatch, caplog):
+    for account in accounts:
+        receive(account)
+    _matched, to_warn = take_in.take_in_waiting()
+    mail_to = notifications.warned
+
+    def warned(decision):
+        if decision.account_id == accounts[1].pk:
+            raise RuntimeError("this account's mail cannot be written")
+        mail_to(decision)
+
+    monkeypatch.setattr(notifications, "warned", warned)
+
+    take_in.warn_some(to_warn)
+
+    assert [decisions(account) for account in accounts] == [[Outcome.WARN], [], [Outcome.WARN]]
+    assert f"Could not weigh account {accounts[1].pk}" in caplog.text
+
+
 def test_the_tasks_warn_every_account_in_the_end(accounts, monkeypatch, django_capture_on_commit_callbacks):
     monkeypatch.setattr(take_in, "WARNINGS_AT_ONCE", 2)
     for account in accounts:
@@ -101,11 +134,12 @@ def test_web_processes_queue_one_take_in_between_them_per_slot(settings, monkeyp
     settings.PORTAL_ABUSE_TAKE_IN_INTERVAL = 1.0
     queue = redis.Redis.from_url(os.environ["PORTAL_BROKER_URL"])
     queue.delete("celery")
+    monkeypatch.setattr(take_in, "_queued_due", 0.0)  # whatever earlier tests queued
     time.sleep(1.0 - time.time() % 1.0 + 0.05)  # the burst starts early in a slot and ends in it
 
     for n in range(50):
         if n == 25:
-            monkeypatch.setattr(take_in, "_claimed", 0)  # as if another web process took over
+            monkeypatch.setattr(take_in, "_queued_due", 0.0)  # as if another web process took over
         take_in.nudge()
     slot_end = math.ceil(time.time())
     queued = [json.loads(message) for message in queue.lrange("celery", 0, -1)]
