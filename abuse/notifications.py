@@ -3,6 +3,9 @@
 Sent after commit: a decision that rolls back must not reach the customer.
 """
 
+from collections import defaultdict
+from functools import partial
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -15,19 +18,36 @@ from accounts.models import Account, Membership
 
 
 def _send(account: Account, subject: str, template: str, context: dict) -> None:
-    recipients = list(
-        Membership.objects.filter(account=account, user__is_active=True).values_list("user__email", flat=True)
-    )
-    if not recipients:
-        return
+    _send_all([(account, subject, template, context)])
+
+
+def _send_all(mails: list[tuple[Account, str, str, dict]]) -> None:
+    """Each (account, subject, template, context) to the account's active people; their addresses in one query."""
+    recipients = defaultdict(list)
+    people = Membership.objects.filter(account__in=[account for account, *_rest in mails], user__is_active=True)
+    for account_id, email in people.values_list("account_id", "user__email"):
+        recipients[account_id].append(email)
     url = settings.PORTAL_BASE_URL.rstrip("/") + reverse("abuse_revocation")
-    body = render_to_string(template, {"account": account, "url": url, **context})
-    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients))
+    for account, subject, template, context in mails:
+        if recipients[account.pk]:
+            body = render_to_string(template, {"account": account, "url": url, **context})
+            mail = partial(send_mail, subject, body, settings.DEFAULT_FROM_EMAIL, recipients[account.pk])
+            transaction.on_commit(mail)
 
 
-def warned(decision: PolicyDecision) -> None:
-    subject = _("Abuse reports about your servers (%(account)s)") % {"account": decision.account}
-    _send(decision.account, subject, "abuse/email/warned.txt", {"decision": decision})
+def warned(warnings: list[tuple[PolicyDecision, int]]) -> None:
+    """Tell each account of its warning: (the decision, how many reports are behind it)."""
+    _send_all(
+        [
+            (
+                decision.account,
+                _("Abuse reports about your servers (%(account)s)") % {"account": decision.account},
+                "abuse/email/warned.txt",
+                {"decision": decision, "reports": reports},
+            )
+            for decision, reports in warnings
+        ]
+    )
 
 
 def revoked(revocation: Revocation) -> None:

@@ -191,8 +191,9 @@ def _warn(warnings: list[tuple[Account, list[AbuseReport], str]]) -> list[Policy
         AbuseEvent(account=decision.account, kind=EventKind.WARNED, decision=decision, message=decision.rule)
         for decision in decisions
     )
-    for decision in decisions:
-        notifications.warned(decision)
+    notifications.warned(
+        [(decision, len(reports)) for decision, (_account, reports, _rule) in zip(decisions, warnings, strict=True)]
+    )
     return decisions
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 import redis
+from django.core import mail
 from django.utils import timezone
 
 from abuse import intake, notifications, take_in, tasks
@@ -80,18 +81,26 @@ def test_warnings_are_decided_a_few_at_a_time(accounts, monkeypatch):
     assert [decisions(account) for account in accounts] == [[Outcome.WARN], [Outcome.WARN], []]
 
 
-def test_accounts_decided_together_share_their_queries(accounts, django_assert_max_num_queries):
+def test_accounts_decided_together_share_their_queries(
+    accounts, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
     for account in accounts:
         receive(account)
+
+    receive(accounts[2], number=2)  # the third account's second complaint
     _matched, to_warn = take_in.take_in_waiting()
 
-    # Savepoint and release, lock, revocations, reports, earlier warnings, three inserts; per account
-    # only its mail (recipients, number of reports).
-    with django_assert_max_num_queries(9 + 2 * len(accounts)):
+    # Savepoint and release, lock, revocations, reports, earlier warnings, three inserts, the mails' recipients.
+    with django_assert_max_num_queries(10), django_capture_on_commit_callbacks(execute=True):
         assert take_in.warn_some(to_warn) == []
 
     assert [decisions(account) for account in accounts] == [[Outcome.WARN]] * 3
-    assert all(decision.reports.count() == 1 for decision in PolicyDecision.objects.all())
+    assert [decision.reports.count() for decision in PolicyDecision.objects.order_by("account")] == [1, 1, 2]
+    assert {tuple(message.to): message.body.splitlines()[0] for message in mail.outbox} == {
+        ("c0@t.test",): "We received an abuse report about mail sent from your servers.",
+        ("c1@t.test",): "We received an abuse report about mail sent from your servers.",
+        ("c2@t.test",): "We received 2 abuse reports about mail sent from your servers.",
+    }
 
 
 def test_an_account_that_cannot_be_decided_costs_the_others_decided_with_it_nothing(accounts, monkeypatch, caplog):
@@ -100,10 +109,10 @@ def test_an_account_that_cannot_be_decided_costs_the_others_decided_with_it_noth
     _matched, to_warn = take_in.take_in_waiting()
     mail_to = notifications.warned
 
-    def warned(decision):
-        if decision.account_id == accounts[1].pk:
+    def warned(warnings):
+        if any(decision.account_id == accounts[1].pk for decision, _reports in warnings):
             raise RuntimeError("this account's mail cannot be written")
-        mail_to(decision)
+        mail_to(warnings)
 
     monkeypatch.setattr(notifications, "warned", warned)
 
