@@ -329,11 +329,11 @@ PORTAL_ABUSE_MAX_REPORT_BYTES = env.int("PORTAL_ABUSE_MAX_REPORT_BYTES", default
 PORTAL_ABUSE_MAX_BATCH = env.int("PORTAL_ABUSE_MAX_BATCH", default=500)
 # Requests a reporter may make to the abuse API (DRF rate: number/second|minute|hour|day).
 PORTAL_ABUSE_API_RATE = env.str("PORTAL_ABUSE_API_RATE", default="50000/hour")
-# The API stores reports and a worker matches and weighs them: the web processes queue about one such
-# task per this many seconds between them (through the cache), so that a burst is taken in together.
+# The API stores reports and a worker matches and weighs them: the web processes queue one such task
+# per this many seconds between them (through the cache), so that a burst is taken in together.
 PORTAL_ABUSE_TAKE_IN_INTERVAL = env.float("PORTAL_ABUSE_TAKE_IN_INTERVAL", default=0.1)
-# Seconds between sweeps that take in reports and weigh recently reported accounts again (their task
-# may have been lost).
-PORTAL_ABUSE_SWEEP_SECONDS = env.float("PORTAL_ABUSE_SWEEP_SECONDS", default=60.0)
+# Seconds between sweeps that take in reports and weigh recently reported accounts again: a lost task
+# or a worker that died half-way delays a revocation by at most this. A sweep is a few indexed reads.
+PORTAL_ABUSE_SWEEP_SECONDS = env.float("PORTAL_ABUSE_SWEEP_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE["abuse-sweep"] = {"task": "abuse.tasks.sweep", "schedule": PORTAL_ABUSE_SWEEP_SECONDS}
 # --- end of Abuse ----------------------------------------------------------------------
