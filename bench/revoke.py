@@ -23,24 +23,25 @@ table. CPU is shown per service while each view ran: all of it shares the machin
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from revoke_stack import ROOT, Services, cpu_seconds, free_port, settle
+
 REVOKE_AFTER = 5
 ROUNDS = 5
+VIEWS = {"bare": "/bench/bare/", "checked": "/bench/checked/", "intake": "/api/v1/abuse/reports/"}
 BENCH_SETTINGS = """from portal.settings import *  # noqa: F403
 ROOT_URLCONF = "bench_revoke_urls"
 """
@@ -68,73 +69,6 @@ def checked(request):
 
 urlpatterns = [path("bench/bare/", bare), path("bench/checked/", checked), path("", include("portal.urls"))]
 """
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            sys.exit(f"bench/revoke.py: {what} did not happen within {seconds} s")
-        time.sleep(0.05)
-
-
-class Services:
-    """PostgreSQL, Redis, gunicorn and a Celery worker, all stopped (and their folder removed) on exit."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder, self.processes, self.pg = folder, [], None
-        self.pids: dict[str, int] = {}  # what the CPU figures name, by its top process
-
-    def start_postgres(self) -> str:
-        pgbin = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
-        data, port = self.folder / "pg", free_port()
-        data.mkdir()
-        as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if as_pg:
-            shutil.chown(data, "postgres")
-            self.folder.chmod(0o755)
-        subprocess.run([*as_pg, pgbin / "initdb", "-D", data / "data", "-U", "postgres", "--auth=trust"],
-                       check=True, capture_output=True)  # fmt: skip
-        options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=100"
-        subprocess.run([*as_pg, pgbin / "pg_ctl", "-D", data / "data", "-o", options, "-l", data / "log", "-w",
-                        "start"], check=True, capture_output=True)  # fmt: skip
-        self.pg = [*as_pg, pgbin / "pg_ctl", "-D", data / "data", "-m", "fast", "-w", "stop"]
-        self.pids["PostgreSQL"] = int((data / "data" / "postmaster.pid").read_text().split()[0])
-        subprocess.run([pgbin / "psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-q", "-c",
-                        "CREATE DATABASE bench"], check=True)  # fmt: skip
-        return f"postgres://postgres@127.0.0.1:{port}/bench?conn_max_age=60"
-
-    def start_redis(self) -> str:
-        port = free_port()
-        self.pids["Redis"] = self.spawn(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                                         "--appendonly", "no"], "redis", os.environ)  # fmt: skip
-        wait_until(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout
-                   == b"PONG\n", 10, "Redis start")  # fmt: skip
-        return f"redis://127.0.0.1:{port}/0"
-
-    def spawn(self, argv: list, name: str, env: dict) -> int:
-        log = (self.folder / f"{name}.log").open("wb")
-        self.processes.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
-        return self.processes[-1].pid
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        if self.pg:
-            subprocess.run(self.pg, check=False, capture_output=True)
 
 
 def setup_django(env: dict) -> None:
@@ -217,7 +151,7 @@ async def post_all(port: int, path: str, bodies: list[bytes], token: str, concur
     return await asyncio.gather(*(one(body) for body in bodies))
 
 
-def timed_posts(port, path, bodies, token, concurrency) -> tuple[float, list]:
+def timed_posts(port: int, path: str, bodies: list[bytes], token: str, concurrency: int) -> tuple[float, list]:
     started = time.monotonic()
     answers = asyncio.run(post_all(port, path, bodies, token, concurrency))
     bad = [a for a in answers if a[0] not in (200, 201, 202)]
@@ -248,37 +182,6 @@ class FirewallWatch(threading.Thread):
         connection.close()
 
 
-def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
-    """CPU time (user + system) so far of each named process with its children (gunicorn's workers,
-    Celery's pool, PostgreSQL's backends), and of this process: the clients and the firewall watch."""
-    totals = dict.fromkeys(pids, 0.0)
-    names = {str(pid): name for name, pid in pids.items()}
-    for entry in Path("/proc").iterdir():
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        name = names.get(entry.name) or names.get(fields[1])
-        if name:  # with the children it reaped: PostgreSQL's backends end with their connections
-            totals[name] += sum(map(int, fields[11:15] if entry.name in names else fields[11:13]))
-    own = os.times()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return {**{name: total / ticks for name, total in totals.items()}, "this client": own.user + own.system}
-
-
-def settle(pids: dict[str, int]) -> None:
-    """Wait until the Celery workers are idle (under 10 ms of CPU in 200 ms), a minute at most."""
-    workers = {name: pid for name, pid in pids.items() if name.startswith("Celery")}
-    started = time.monotonic()
-    before = cpu_seconds(workers)
-    while time.monotonic() - started < 60:
-        time.sleep(0.2)
-        now = cpu_seconds(workers)
-        if all(now[name] - before[name] < 0.01 for name in workers):
-            break
-        before = now
-
-
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -303,47 +206,19 @@ def main() -> None:
 
 
 def run(options: argparse.Namespace, folder: Path, services: Services) -> None:
-    (folder / "mods").mkdir()
-    (folder / "mods" / "bench_revoke_settings.py").write_text(BENCH_SETTINGS)
-    (folder / "mods" / "bench_revoke_urls.py").write_text(BENCH_URLS)
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(folder / "mods"), str(ROOT)]),
-        "DJANGO_SETTINGS_MODULE": "bench_revoke_settings",
-        "DATABASE_URL": services.start_postgres(),
-        "PORTAL_BROKER_URL": (redis := services.start_redis()),
-        "PORTAL_CACHE_URL": redis.removesuffix("/0") + "/1",
-        "PORTAL_SECRET_KEY": "bench-not-secret",
-        "PORTAL_ALLOWED_HOSTS": "127.0.0.1",
-        "PORTAL_SSL_REDIRECT": "false",
-        "PORTAL_LOG_LEVEL": "WARNING",
-        "PORTAL_EGRESS_TARGETS": json.dumps({"default": {"backend": "simulated"}}),
-        "PORTAL_ABUSE_REVOKE_AFTER": str(REVOKE_AFTER),
-        "PORTAL_ABUSE_API_RATE": "100000000/day",
-        "EMAIL_URL": "dummymail://",
-    }
+    env = environment(folder, services)
     setup_django(env)
     ips, token = make_inventory(options.reports)
     bodies, tipped = burst(ips, options.reports, options.seed)
     port = free_port()
-    gunicorn = [sys.executable, "-m", "gunicorn", "--workers", str(options.web_workers), "--bind", f"127.0.0.1:{port}",
-                "portal.wsgi:application"]  # fmt: skip
-    celery = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=WARNING", "--without-gossip",
-              "--without-mingle", "--without-heartbeat"]  # fmt: skip
-    services.pids["gunicorn"] = services.spawn(gunicorn, "gunicorn", env)
-    # As docker-compose.yml runs them: a worker for the firewall's queue alone, one for the rest.
-    services.pids["Celery"] = services.spawn([*celery, "-Q", "celery", f"--concurrency={options.celery_workers}"],
-                                             "celery", env)  # fmt: skip
-    services.pids["Celery egress"] = services.spawn([*celery, "-Q", "egress", "--concurrency=1", "--hostname",
-                                                     "egress@%h"], "celery-egress", env)  # fmt: skip
-    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 30, "gunicorn start")
+    services.start_gunicorn(port, options.web_workers, env)
+    services.start_celery(options.celery_workers, env)
     print(
         f"{options.reports} reports about {len({b['source_ip'] for b in bodies})} accounts, {len(tipped)} tipped; "
         f"{options.concurrency} clients; gunicorn {options.web_workers} sync workers; "
         f"Celery {options.celery_workers} processes and 1 for the firewall's queue; PostgreSQL and Redis on loopback; "
         f"{os.cpu_count()} CPUs"
     )
-
     raw = [json.dumps(body).encode() for body in bodies]
     warm = [
         json.dumps({**body, "source_ip": "192.0.2.1", "reference": f"w{i}"}).encode()
@@ -352,47 +227,17 @@ def run(options: argparse.Namespace, folder: Path, services: Services) -> None:
     timed_posts(port, "/bench/bare/", raw[:200], token, options.concurrency)
     timed_posts(port, "/api/v1/abuse/reports/", warm, token, options.concurrency)
 
-    # The views take turns, a fifth of the burst each, so that all see the same machine; each round
-    # starts with the workers idle. What the workers still do after an intake round (the warnings
-    # are paced) is measured apart: no view's round pays for another's.
-    views = {"bare": "/bench/bare/", "checked": "/bench/checked/", "intake": "/api/v1/abuse/reports/"}
-    seconds: Counter[str] = Counter()
-    cpu: dict[str, Counter[str]] = {view: Counter() for view in [*views, "after intake"]}
-    answers: list = []
-    settle(services.pids)
+    post = functools.partial(timed_posts, port, token=token, concurrency=options.concurrency)
     watch = FirewallWatch(tipped)
-    watch.start()
-    for part in range(ROUNDS):
-        chunk = raw[part * len(raw) // ROUNDS : (part + 1) * len(raw) // ROUNDS]
-        for view, path in views.items():
-            before = cpu_seconds(services.pids)
-            took, chunk_answers = timed_posts(port, path, chunk, token, options.concurrency)
-            after = cpu_seconds(services.pids)
-            settle(services.pids)
-            settled = cpu_seconds(services.pids)
-            seconds[view] += took
-            cpu[view].update({name: after[name] - before[name] for name in before})
-            if view == "intake":
-                answers += chunk_answers
-                cpu["after intake"].update({name: settled[name] - after[name] for name in before})
-    watch.join(60)
-    watch.stop.set()
-
-    accepted: dict[str, list[float]] = {}
-    for body, (_status, _answer, done) in zip(bodies, answers, strict=True):
-        accepted.setdefault(body["source_ip"], []).append(done)
-    latencies = []
-    for ip in tipped & watch.closed_at.keys():
-        times = sorted(accepted[ip])  # the tipping report: the spam-trap hit, or the 5th complaint
-        latencies.append(watch.closed_at[ip] - times[min(len(times), REVOKE_AFTER) - 1])
-
+    seconds, cpu, answers = take_turns(post, raw, services, watch)
+    latencies = times_to_revoke(bodies, answers, watch, tipped)
     later = [{**body, "reference": f"b{i}", "message_id": f"<b{i}@m>"} for i, body in enumerate(bodies)]
     batches = [
         json.dumps({"reports": later[i : i + options.batch]}).encode() for i in range(0, len(later), options.batch)
     ]
-    batch_s, _ = timed_posts(port, "/api/v1/abuse/reports/batch/", batches, token, options.concurrency)
+    batch_s, _ = post("/api/v1/abuse/reports/batch/", batches)
 
-    rate = {view: options.reports / seconds[view] for view in views}
+    rate = {view: options.reports / seconds[view] for view in VIEWS}
     per = 1000 / options.reports
     print(f"bare Django JSON view:          {rate['bare']:8.0f} requests/s ({seconds['bare']:.2f} s; "
           f"{cpu['bare']['gunicorn'] * per:.1f} ms CPU per request in gunicorn)")  # fmt: skip
@@ -416,6 +261,69 @@ def run(options: argparse.Namespace, folder: Path, services: Services) -> None:
                                         for stage, times in stages))  # fmt: skip
 
 
+def environment(folder: Path, services: Services) -> dict:
+    """The portal's settings for this run: its own PostgreSQL and Redis, the simulated firewall, the bench's views."""
+    (folder / "mods").mkdir()
+    (folder / "mods" / "bench_revoke_settings.py").write_text(BENCH_SETTINGS)
+    (folder / "mods" / "bench_revoke_urls.py").write_text(BENCH_URLS)
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(folder / "mods"), str(ROOT)]),
+        "DJANGO_SETTINGS_MODULE": "bench_revoke_settings",
+        "DATABASE_URL": services.start_postgres(),
+        "PORTAL_BROKER_URL": (redis := services.start_redis()),
+        "PORTAL_CACHE_URL": redis.removesuffix("/0") + "/1",
+        "PORTAL_SECRET_KEY": "bench-not-secret",
+        "PORTAL_ALLOWED_HOSTS": "127.0.0.1",
+        "PORTAL_SSL_REDIRECT": "false",
+        "PORTAL_LOG_LEVEL": "WARNING",
+        "PORTAL_EGRESS_TARGETS": json.dumps({"default": {"backend": "simulated"}}),
+        "PORTAL_ABUSE_REVOKE_AFTER": str(REVOKE_AFTER),
+        "PORTAL_ABUSE_API_RATE": "100000000/day",
+        "EMAIL_URL": "dummymail://",
+    }
+
+
+def take_turns(post, raw: list[bytes], services: Services, watch: "FirewallWatch") -> tuple[Counter, dict, list]:
+    """The views take turns, a fifth of the burst each, so that all see the same machine; each round
+    starts with the workers idle. What the workers still do after an intake round (the warnings are
+    paced) is measured apart: no view's round pays for another's. Returns each view's seconds, the
+    CPU each service spent meanwhile, and the intake's answers in the order of `raw`."""
+    seconds: Counter[str] = Counter()
+    cpu: dict[str, Counter[str]] = {view: Counter() for view in [*VIEWS, "after intake"]}
+    answers: list = []
+    settle(services.pids)
+    watch.start()
+    for part in range(ROUNDS):
+        chunk = raw[part * len(raw) // ROUNDS : (part + 1) * len(raw) // ROUNDS]
+        for view, path in VIEWS.items():
+            before = cpu_seconds(services.pids)
+            took, chunk_answers = post(path, chunk)
+            after = cpu_seconds(services.pids)
+            settle(services.pids)
+            settled = cpu_seconds(services.pids)
+            seconds[view] += took
+            cpu[view].update({name: after[name] - before[name] for name in before})
+            if view == "intake":
+                answers += chunk_answers
+                cpu["after intake"].update({name: settled[name] - after[name] for name in before})
+    watch.join(60)
+    watch.stop.set()
+    return seconds, cpu, answers
+
+
+def times_to_revoke(bodies: list[dict], answers: list, watch: "FirewallWatch", tipped: set[str]) -> list[float]:
+    """For each tipped account its addresses left the firewall, seconds after the tipping report's answer."""
+    accepted: dict[str, list[float]] = {}
+    for body, (_status, _answer, done) in zip(bodies, answers, strict=True):
+        accepted.setdefault(body["source_ip"], []).append(done)
+    latencies = []
+    for ip in tipped & watch.closed_at.keys():
+        times = sorted(accepted[ip])  # the tipping report: the spam-trap hit, or the 5th complaint
+        latencies.append(watch.closed_at[ip] - times[min(len(times), REVOKE_AFTER) - 1])
+    return latencies
+
+
 def revocation_stages() -> dict[str, list[float]]:
     """Per revocation, by the database's clock: the tipping report stored -> matched by the worker ->
     revocation decided -> the firewall change applied."""
@@ -437,14 +345,6 @@ def revocation_stages() -> dict[str, list[float]]:
         if applied:
             stages["decided to applied"].append((applied - decided).total_seconds())
     return stages
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
-            return response.status == 200
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":
