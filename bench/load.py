@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.check_fixtures import CHECKS_ZONE  # noqa: E402
 from tests.dns_server import LoopbackDNS  # noqa: E402
-from tests.live_stack import Cluster, missing_for_stack  # noqa: E402
+from tests.live_services import missing_for_stack  # noqa: E402
+from tests.live_stack import Cluster  # noqa: E402
 from tests.load_run import audit_load, figures_table, load_figures, pipeline_figures, run_load, settle  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 
 Django's RedisCache raises when Redis cannot be reached, and every API request reads the cache
 (DRF's throttles, the abuse reporters' throttle): with the cache in Redis, as docker-compose.yml
-sets it, each API call answered 500 while Redis was down or restarting (tests/test_faults.py).
+sets it, each API call answered 500 while Redis was down or restarting (tests/test_faults_services.py).
 This backend behaves as an empty cache instead, and says so in the log: reads miss, writes are
 dropped. Throttles let requests through while Redis is away; everything else cached is recomputed.
 """

@@ -10,7 +10,8 @@ from tests.dns_server import LoopbackDNS
 from tests.request_answers import personal_server_answers
 
 
-# Review fixtures, and those of the automated checks (loopback DNS zone, web servers, settings).
+# Review fixtures, those of the automated checks (loopback DNS zone, web servers, settings), and the
+# live stack's cluster and deployments.
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     """The test client and the live server speak plain http; the HTTPS redirect is tested on its own.
@@ -23,7 +24,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.SECURE_SSL_REDIRECT = False
 
 
-pytest_plugins = ["tests.review_fixtures", "tests.check_fixtures", "tests.browser_fixtures"]
+pytest_plugins = ["tests.review_fixtures", "tests.check_fixtures", "tests.browser_fixtures", "tests.live_fixtures"]
 
 # The public DNS the tests see: a few global addresses, and names that point inside.
 TEST_ZONE = """

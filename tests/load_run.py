@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 
-from tests.live_stack import PASSWORD, ROOT, Portal, clean_environ, wait_for
+from tests.live_services import ROOT, wait_for
+from tests.live_stack import PASSWORD, Portal, clean_environ
 
 
 def run_load(portal: Portal, data: dict, *, filers: int, users: int, spawn_rate: float, seconds: int,

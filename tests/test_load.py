@@ -14,7 +14,8 @@ import os
 
 import pytest
 
-from tests.live_stack import ROOT, http_status, missing_for_stack, shared_cluster
+from tests.live_services import ROOT, missing_for_stack
+from tests.live_stack import http_status
 from tests.load_run import audit_load, figures_table, load_figures, pipeline_figures, run_load, settle
 
 MISSING = missing_for_stack()
@@ -24,11 +25,6 @@ FILERS = 160  # accounts that may file (one request each); more than a run uses
 REPORTED = 20  # accounts the reporters complain about (they never file)
 USERS = int(os.environ.get("PORTAL_LOAD_USERS", "20"))  # 2 reviewers and 1 reporter among them
 SECONDS = int(os.environ.get("PORTAL_LOAD_SECONDS", "30"))
-
-
-@pytest.fixture(scope="module")
-def cluster(request):
-    return shared_cluster(request.config)
 
 
 def test_load_answers_without_errors_and_loses_no_write(cluster, check_zone):
