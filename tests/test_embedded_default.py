@@ -1,0 +1,104 @@
+"""scripts/run, on a copy of the project: the embedded default (SQLite, the broker's messages as files
+under var/, no service to install) serves the portal and runs the pipeline in the background.
+
+Seen from outside, as a customer's provider would: an abuse reporter's spam-trap hit posted to the
+running portal closes port 25 of the account on the (simulated) firewall, within seconds.
+"""
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.live_services import ROOT, wait_for
+from tests.live_stack import clean_environ, http_status
+from tests.loopback import free_port
+
+# An account of the demo data with port 25 open, and a reporter's token: printed as JSON.
+SETUP = """
+import json
+from datetime import timedelta
+from django.utils import timezone
+from abuse.models import Reporter, ReporterToken
+from accounts.models import Account, ServerAddress
+from egress.models import EgressSource, EgressState
+from egress.services import set_desired_state
+
+account = Account.objects.filter(servers__addresses__isnull=False).distinct().first()
+set_desired_state(account, EgressState.ALLOWED, source=EgressSource.STAFF, reason="embedded default test")
+ServerAddress.objects.filter(server__account=account).update(assigned_at=timezone.now() - timedelta(days=30))
+ips = sorted(ServerAddress.objects.filter(server__account=account).values_list("ip", flat=True))
+token = ReporterToken.issue(reporter=Reporter.objects.create(name="spam trap"), name="test")[1]
+print(json.dumps({"account": account.pk, "ips": ips, "token": token}))
+"""
+
+
+@pytest.fixture
+def embedded_portal(tmp_path):
+    """`scripts/run` in a copy of the project (its own var/), sharing this checkout's virtualenv."""
+    project = tmp_path / "portal"
+    skip = shutil.ignore_patterns(".git", ".venv", "var", "__pycache__", ".pytest_cache", ".ruff_cache")
+    shutil.copytree(ROOT, project, ignore=skip)
+    (project / ".venv").symlink_to(ROOT / ".venv")
+    port = free_port()
+    log = tmp_path / "run.log"
+    env = {**clean_environ(), "PORTAL_PORT": str(port)}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [project / "scripts" / "run"], cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/healthz") == 200, 180, log.read_text)
+        yield project, port, env, log
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: its trap stops the server and the worker
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+def firewall_allows(database: Path, ips: list[str]) -> set[str]:
+    with sqlite3.connect(database, timeout=10) as db:
+        rows = db.execute("SELECT ip FROM egress_simulatedallowance").fetchall()
+    return {ip for (ip,) in rows} & set(ips)
+
+
+@pytest.mark.slow
+def test_a_spam_trap_report_to_the_embedded_default_closes_port_25_within_seconds(embedded_portal):
+    project, port, env, log = embedded_portal
+    setup = subprocess.run(
+        [project / ".venv" / "bin" / "python", "manage.py", "shell", "-c", SETUP],
+        cwd=project, env={**env, "PORTAL_DEBUG": "1"}, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    account = json.loads(setup.stdout.strip().splitlines()[-1])
+    database = project / "var" / "portal.sqlite3"
+    wait_for(lambda: firewall_allows(database, account["ips"]) == set(account["ips"]), 30, log.read_text)
+
+    report = {"source_ip": account["ips"][0], "category": "spamtrap", "time": datetime.now(UTC).isoformat()}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/abuse/reports/",
+        data=json.dumps(report).encode(),
+        headers={"Authorization": f"Bearer {account['token']}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        answer = (response.status, json.load(response))
+    posted = time.monotonic()
+    wait_for(lambda: not firewall_allows(database, account["ips"]), 30, log.read_text, step=0.05)
+    seconds = time.monotonic() - posted
+
+    assert answer[0] == 202 and answer[1]["status"] == "accepted"
+    assert seconds < 5, f"port 25 closed {seconds:.1f} s after the report"
+    with sqlite3.connect(database) as db:
+        desired = db.execute("SELECT desired FROM egress_accountegress WHERE account_id = ?", [account["account"]])
+        assert desired.fetchone() == ("blocked",)
