@@ -24,6 +24,7 @@ from abuse.revocations import revoke
 from accounts.models import Account
 from egress.models import EgressState
 from egress.selectors import allowed_accounts, desired_egress
+from egress.services import deciding_together
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def _decide_together(account_ids: list[int], policy: Policy) -> list[PolicyDecis
     so in a few reads without a lock; only a possible decision takes the accounts' locks here and
     looks again, for a group of accounts in the same few queries as for one.
     """
-    with transaction.atomic():
+    with transaction.atomic(), deciding_together():
         # FOR NO KEY UPDATE of the accounts alone, in one order: serialises evaluations, yet lets new reports in.
         locked = Account.objects.select_for_update(no_key=True, of=("self",)).select_related("egress")
         accounts = list(locked.filter(pk__in=account_ids).order_by("pk"))

@@ -5,8 +5,10 @@ so rows can be retried, applied twice or late, and the firewall still ends as th
 """
 
 import logging
+import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -42,7 +44,35 @@ def record(account_ids: Iterable[int], addresses: Iterable[str]) -> None:
     EgressChange.objects.bulk_create(
         EgressChange(target=name, account_id=account_id, addresses=ips) for name in names for account_id in ids
     )
+    held = getattr(_held, "targets", None)
     for name in names:
+        if held is None:
+            _dispatch_on_commit(name)
+        else:
+            held.add(name)
+
+
+_held = threading.local()  # the targets an open `one_apply_per_target` block owes an apply
+
+
+@contextmanager
+def one_apply_per_target() -> Iterator[None]:
+    """Changes recorded inside the block queue each target's apply once, when it ends, not once each.
+
+    An apply takes every due row of its target: twenty revocations decided in one transaction need
+    one task per target, not twenty. Use it inside the transaction; a block that raises queues
+    nothing (its transaction is rolled back). Nested blocks leave it to the outermost.
+    """
+    if getattr(_held, "targets", None) is not None:
+        yield
+        return
+    _held.targets = set()
+    try:
+        yield
+        targets = _held.targets
+    finally:
+        _held.targets = None
+    for name in sorted(targets):
         _dispatch_on_commit(name)
 
 

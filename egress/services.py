@@ -1,6 +1,7 @@
 """Writes of the egress state: decisions about an account's port 25, and following the inventory."""
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +16,11 @@ from egress.models import AccountEgress, EgressDecision, EgressSource, EgressSta
 def _lock_accounts(account_ids: Iterable[int]) -> None:
     """Serialise decisions and inventory changes of the same accounts (in pk order: no deadlock)."""
     list(Account.objects.select_for_update().filter(pk__in=set(account_ids)).order_by("pk").values_list("pk"))
+
+
+def deciding_together() -> AbstractContextManager[None]:
+    """Within a transaction that decides many accounts, each target's apply is queued once, at the end."""
+    return outbox.one_apply_per_target()
 
 
 class ReopenRefused(PermissionError):

@@ -62,6 +62,18 @@ def test_a_take_in_revokes_at_once_and_leaves_warnings_for_later(accounts):
     assert decisions(complained_about) == [Outcome.WARN]
 
 
+def test_revocations_decided_together_queue_one_firewall_apply(accounts, django_capture_on_commit_callbacks):
+    receive(accounts[0], "spamtrap")
+    receive(accounts[1], "malware")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        take_in.take_in_waiting()
+
+    assert Revocation.objects.open().count() == 2
+    applies = [callback for callback in callbacks if getattr(callback, "__name__", "") == "dispatch_after_commit"]
+    assert len(applies) == 1, "an apply takes every due change of its target"
+
+
 def test_a_burst_about_one_account_makes_one_decision(accounts):
     for number in range(3):
         receive(accounts[0], "spam", number)

@@ -1,6 +1,7 @@
 """Desired state, history, outbox and reconciliation, on the `simulated` backend (a table)."""
 
 import pytest
+from django.db import transaction
 
 from accounts.models import Server
 from accounts.services import delete_server, record_server
@@ -16,7 +17,7 @@ from egress.models import (
 )
 from egress.outbox import apply_due
 from egress.reconcile import reconcile
-from egress.services import set_desired_state
+from egress.services import deciding_together, set_desired_state
 from egress.tasks import reconcile_all
 from tests.conftest import CUSTOMER_IPS, OTHER_IPS
 from tests.egress_support import eager_tasks
@@ -69,6 +70,33 @@ def test_a_decision_keeps_history_and_owes_each_target_one_change(
     ]
     assert len(callbacks) == 2, "one apply task per target, queued after commit"
     assert allowed_on("gw-a") == set(), "nothing reaches a firewall before commit"
+
+
+def test_accounts_decided_together_queue_one_apply_per_target_that_applies_them_all(
+    account, other_customer, django_capture_on_commit_callbacks
+):
+    accounts = [account, other_customer.membership.account]
+    capture = django_capture_on_commit_callbacks(execute=True)
+    with eager_tasks(), capture as callbacks, transaction.atomic(), deciding_together():
+        for each in accounts:
+            set_desired_state(each, EgressState.ALLOWED, source=EgressSource.STAFF, reason="Checked by hand.")
+
+    assert len(callbacks) == 2, "one apply task per target for both accounts"
+    assert allowed_on("gw-a") == allowed_on("gw-b") == set(CUSTOMER_IPS) | set(OTHER_IPS)
+    assert not EgressChange.objects.exclude(status=ChangeStatus.APPLIED).exists()
+
+
+def test_accounts_decided_together_queue_nothing_when_the_block_fails(account, django_capture_on_commit_callbacks):
+    failing = pytest.raises(RuntimeError)
+    with django_capture_on_commit_callbacks() as callbacks, failing, transaction.atomic(), deciding_together():
+        set_desired_state(account, EgressState.ALLOWED, source=EgressSource.STAFF, reason="Checked by hand.")
+        raise RuntimeError("the rest of the decision failed")
+
+    assert callbacks == [] and not EgressChange.objects.exists()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        set_desired_state(account, EgressState.ALLOWED, source=EgressSource.STAFF, reason="Checked by hand.")
+    assert len(callbacks) == 2, "a failed block leaves later decisions their own tasks"
 
 
 def test_after_commit_every_target_allows_the_accounts_addresses(account, decide):
