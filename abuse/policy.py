@@ -130,10 +130,7 @@ def _decide_together(account_ids: list[int], policy: Policy) -> list[PolicyDecis
         # FOR NO KEY UPDATE of the accounts alone, in one order: serialises evaluations, yet lets new reports in.
         locked = Account.objects.select_for_update(no_key=True, of=("self",)).select_related("egress")
         accounts = list(locked.filter(pk__in=account_ids).order_by("pk"))
-        revocations: dict[int, list[StateClosed]] = defaultdict(list)
-        rows = Revocation.objects.filter(account_id__in=account_ids).values_list("account_id", "state", "closed_at")
-        for account_id, state, closed_at in rows:
-            revocations[account_id].append((state, closed_at))
+        revocations = _revocations_of(account_ids)
         window_start = timezone.now() - policy.window
         since, states = {}, {}
         for account in accounts:
@@ -205,6 +202,15 @@ def _by_moment(since: dict[int, datetime]) -> dict[datetime, list[int]]:
     return accounts_since
 
 
+def _revocations_of(account_ids: Iterable[int]) -> dict[int, list[StateClosed]]:
+    """Each account's revocations as (state, closed_at), in one query."""
+    revocations: dict[int, list[StateClosed]] = defaultdict(list)
+    rows = Revocation.objects.filter(account_id__in=account_ids).values_list("account_id", "state", "closed_at")
+    for account_id, state, closed_at in rows:
+        revocations[account_id].append((state, closed_at))
+    return revocations
+
+
 def _counting_since(revocations: Iterable[StateClosed], window_start: datetime) -> tuple[datetime, bool]:
     """(since when the account's reports count, whether a revocation is open), from its revocations'
     (state, closed_at): reports count within the window, and only after the last way back."""
@@ -224,10 +230,7 @@ def triage(account_ids: Iterable[int]) -> tuple[list[int], list[int]]:
     """
     policy = Policy.from_settings()
     ids = set(account_ids)
-    revocations: dict[int, list[StateClosed]] = defaultdict(list)
-    rows = Revocation.objects.filter(account_id__in=ids).values_list("account_id", "state", "closed_at")
-    for account_id, state, closed_at in rows:
-        revocations[account_id].append((state, closed_at))
+    revocations = _revocations_of(ids)
     window_start = timezone.now() - policy.window
     since, revoked = {}, set()
     for account_id in ids:
