@@ -44,9 +44,9 @@ class InsertStatement:
         quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
         meta = self.model._meta
         columns = ", ".join(quote(field.column) for field in self.fields)
-        placeholders = ", ".join(["%s"] * len(self.fields))
+        parameters = ", ".join(["%s"] * len(self.fields))
         # Only names from the model's metadata, quoted; every value is a parameter.
         return (
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({parameters})"  # noqa: S608
             f" ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}"
         )
