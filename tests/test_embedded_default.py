@@ -5,6 +5,7 @@ Seen from outside, as a customer's provider would: an abuse reporter's spam-trap
 running portal closes port 25 of the account on the (simulated) firewall, within seconds.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ import sqlite3
 import subprocess
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,6 +43,31 @@ print(json.dumps({"account": account.pk, "ips": ips, "token": token}))
 """
 
 
+@dataclass
+class EmbeddedPortal:
+    project: Path
+    port: int
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen
+
+    def stop(self) -> None:
+        """Ctrl-C, as a person at the terminal: scripts/run's trap stops the server and the worker."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        self.process.wait(90)  # the worker's warm shutdown is given 15 s, then killed
+
+    def processes(self) -> list[int]:
+        """What still runs in the copy of the project (by working directory): the server, the worker..."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and Path(os.readlink(entry / "cwd")).is_relative_to(self.project):
+                    found.append(int(entry.name))
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+        return found
+
+
 @pytest.fixture
 def embedded_portal(tmp_path):
     """`scripts/run` in a copy of the project (its own var/), sharing this checkout's virtualenv."""
@@ -56,16 +83,17 @@ def embedded_portal(tmp_path):
             [project / "scripts" / "run"], cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
+    portal = EmbeddedPortal(project, port, env, log, process)
     try:
         wait_for(lambda: http_status(f"http://127.0.0.1:{port}/healthz") == 200, 180, log.read_text)
-        yield project, port, env, log
+        yield portal
     finally:
-        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: its trap stops the server and the worker
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        if process.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                portal.stop()
+        for pid in portal.processes():  # whatever a failed test left running
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def firewall_allows(database: Path, ips: list[str]) -> set[str]:
@@ -76,7 +104,7 @@ def firewall_allows(database: Path, ips: list[str]) -> set[str]:
 
 @pytest.mark.slow
 def test_a_spam_trap_report_to_the_embedded_default_closes_port_25_within_seconds(embedded_portal):
-    project, port, env, log = embedded_portal
+    project, port, env, log = embedded_portal.project, embedded_portal.port, embedded_portal.env, embedded_portal.log
     setup = subprocess.run(
         [project / ".venv" / "bin" / "python", "manage.py", "shell", "-c", SETUP],
         cwd=project, env={**env, "PORTAL_DEBUG": "1"}, capture_output=True, text=True, check=True, timeout=120,
@@ -102,3 +130,6 @@ def test_a_spam_trap_report_to_the_embedded_default_closes_port_25_within_second
     with sqlite3.connect(database) as db:
         desired = db.execute("SELECT desired FROM egress_accountegress WHERE account_id = ?", [account["account"]])
         assert desired.fetchone() == ("blocked",)
+    assert len(embedded_portal.processes()) >= 3, "scripts/run, the server and the worker run in the copy"
+    embedded_portal.stop()
+    assert embedded_portal.processes() == [], "Ctrl-C stops the server and the worker"
