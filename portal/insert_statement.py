@@ -22,13 +22,14 @@ class InsertStatement:
     def __init__(self, model: type[Model]) -> None:
         self.model = model
         self.fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+        self.attnames = frozenset(field.attname for field in self.fields)
 
     def insert(self, **values: object) -> int | None:
         """The new row's primary key, or None if it would break a unique constraint.
 
         `values` by attribute name (`reporter_id`, not `reporter`); the others take their defaults.
         """
-        unknown = values.keys() - {field.attname for field in self.fields}
+        unknown = values.keys() - self.attnames
         if unknown:
             raise TypeError(f"{self.model.__name__} has no fields {sorted(unknown)}")
         connection = connections[DEFAULT_DB_ALIAS]
