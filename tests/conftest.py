@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from accounts.models import CustomerToken, User
 from accounts.services import record_server, register_customer
 from tests.dns_server import LoopbackDNS
+from tests.parts import fail_if_part_missing
 from tests.request_answers import personal_server_answers
 
 
@@ -22,6 +23,10 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     settings.SECURE_SSL_REDIRECT = False
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    fail_if_part_missing(item)
 
 
 pytest_plugins = ["tests.review_fixtures", "tests.check_fixtures", "tests.browser_fixtures", "tests.live_fixtures"]
