@@ -50,7 +50,7 @@ def test_reconcile_egress_fails_loudly_for_a_target_it_cannot_reach(settings, db
     try:
         settings.PORTAL_EGRESS_TARGETS = {
             "edge": {"backend": "simulated"},
-            "api": {"backend": "http", "url": api.url, "token": API_TOKEN, "retries": 0},
+            "api": {"backend": "http", "url": api.url, "token": API_TOKEN},
         }
         api.fail(502)
         out = StringIO()

@@ -114,7 +114,7 @@ def api():
 
 
 def test_a_worker_killed_mid_apply_ends_with_the_right_state_and_one_effect(settings, workers, api):
-    targets = {"api": {"backend": "http", "url": api.url, "token": API_TOKEN, "timeout": 30, "retries": 0}}
+    targets = {"api": {"backend": "http", "url": api.url, "token": API_TOKEN, "timeout": 30}}
     settings.PORTAL_EGRESS_TARGETS = targets
     account = make_customer("kill@acme.test", "Acme", "vm-acme-1", CUSTOMER_IPS).membership.account
     first = workers("first", targets, purge=True)

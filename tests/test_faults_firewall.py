@@ -67,7 +67,7 @@ class FlakyNetworkAPI(FakeNetworkAPI):
 def test_firewall_api_failing_then_back_every_change_applied_once_and_the_admin_showed_them(deploy):
     api = FlakyNetworkAPI().start()
     try:
-        targets = {"api": {"backend": "http", "url": api.url, "token": API_TOKEN, "timeout": 1, "retries": 0}}
+        targets = {"api": {"backend": "http", "url": api.url, "token": API_TOKEN, "timeout": 1}}
         portal = deploy("api-down", PORTAL_EGRESS_TARGETS=json.dumps(targets))
         portal.start_web(workers=1, threads=4)
         worker = portal.start_worker("worker")
@@ -127,7 +127,7 @@ def test_a_change_the_api_took_but_whose_answer_was_lost_is_not_applied_again_in
     api = FakeNetworkAPI().start()
     try:
         settings.PORTAL_EGRESS_TARGETS = {
-            "api": {"backend": "http", "url": api.url, "token": API_TOKEN, "timeout": 0.3, "retries": 0}
+            "api": {"backend": "http", "url": api.url, "token": API_TOKEN, "timeout": 0.3}
         }
         settings.PORTAL_EGRESS_RETRY_DELAY = 0.5
         api.stall(0.6, times=2)  # takes the change, answers after the client gave up

@@ -117,7 +117,7 @@ def test_worker_killed_mid_egress_apply_each_target_gets_the_change_exactly_once
     try:
         targets = {
             "default": {"backend": "simulated"},
-            "api": {"backend": "http", "url": api.url, "token": API_TOKEN, "timeout": 30, "retries": 0},
+            "api": {"backend": "http", "url": api.url, "token": API_TOKEN, "timeout": 30},
         }
         portal = deploy("kill-egress", PORTAL_EGRESS_TARGETS=json.dumps(targets))
         portal.start_web(workers=1, threads=2)

@@ -1,18 +1,15 @@
 """The `http` backend: a provider's network API, JSON over HTTP(S) (docs/egress-http-api.md).
 
-Timeouts and 5xx answers are retried at once with a short backoff, with the same
-Idempotency-Key, so a change the API took but whose answer was lost is not applied twice;
-a 4xx answer is final.
+Each call is one attempt under a timeout. A failure is reported, never retried here: the outbox
+retries the change later with backoff and the same Idempotency-Key, so nothing sleeps while the
+target's row is locked, and a change the API took but whose answer was lost is not applied twice.
+A 4xx answer is final.
 """
 
-import http.client
 import ipaddress
-import json
-import ssl
-import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
+import httpx
 from django.core.exceptions import ValidationError
 from django.utils.ipv6 import clean_ipv6_address
 from django.utils.translation import gettext as _
@@ -21,31 +18,23 @@ from egress.adapters import Change, EgressError
 
 
 class HttpAdapter:
-    def __init__(
-        self,
-        *,
-        name: str,
-        url: str,
-        token: str = "",
-        timeout: float = 10.0,
-        retries: int = 3,
-        backoff: float = 0.5,
-        ca_file: str = "",
-    ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+    def __init__(self, *, name: str, url: str, token: str = "", timeout: float = 10.0, ca_file: str = "") -> None:
+        parts = httpx.URL(url) if url.startswith(("http://", "https://")) else None
+        if parts is None or not parts.host:
             raise ValueError(_("The API URL must be http:// or https:// with a host: %(url)r") % {"url": url})
         self.target = name
-        self.scheme, self.host, self.port = parts.scheme, parts.hostname, parts.port
-        self.base = parts.path.rstrip("/")
-        self.token, self.timeout, self.retries, self.backoff = token, float(timeout), int(retries), float(backoff)
-        self.tls = ssl.create_default_context(cafile=ca_file or None) if parts.scheme == "https" else None
+        self.base = url.rstrip("/")
+        self.headers = {"Accept": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.timeout = float(timeout)
+        self.verify: str | bool = ca_file or True
 
     def allowed(self) -> set[str]:
         payload = self._request("GET", "/allowed")
         addresses = payload.get("addresses") if isinstance(payload, dict) else None
         try:
-            return {_canonical(ip) for ip in addresses}
+            return {canonical(ip) for ip in addresses}
         except (TypeError, ValueError, ValidationError):
             raise EgressError(_("The API's list of allowed addresses is malformed.")) from None
 
@@ -57,62 +46,31 @@ class HttpAdapter:
         self._request("POST", "/changes", body=body, key=change.key)
 
     def _request(self, method: str, path: str, *, body: dict | None = None, key: str = "") -> dict:
-        error = EgressError("")
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                status, data = self._once(method, path, body, key)
-            except (OSError, http.client.HTTPException) as exc:  # timeouts, refused and reset connections
-                detail = str(exc) or type(exc).__name__
-                error = EgressError(
-                    _("%(method)s %(path)s failed: %(error)s") % {"method": method, "path": path, "error": detail}
-                )
-                continue
-            if status < 300:
-                return _json(data)
+        headers = {**self.headers, **({"Idempotency-Key": key} if key else {})}
+        try:
+            with httpx.Client(timeout=self.timeout, verify=self.verify) as client:
+                response = client.request(method, self.base + path, json=body, headers=headers)
+        except httpx.HTTPError as exc:  # timeouts, refused and reset connections, broken answers
+            detail = str(exc) or type(exc).__name__
+            raise EgressError(
+                _("%(method)s %(path)s failed: %(error)s") % {"method": method, "path": path, "error": detail}
+            ) from exc
+        if response.status_code >= 300:
             message = _("%(method)s %(path)s answered %(status)d: %(body)s") % {
                 "method": method,
                 "path": path,
-                "status": status,
-                "body": data[:500].decode(errors="replace"),
+                "status": response.status_code,
+                "body": response.content[:500].decode(errors="replace"),
             }
-            if status < 500:
-                raise EgressError(message, permanent=True)
-            error = EgressError(message)
-        raise error
-
-    def _once(self, method: str, path: str, body: dict | None, key: str) -> tuple[int, bytes]:
-        if self.tls is not None:
-            connection = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self.tls)
-        else:
-            connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        headers = {"Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        if key:
-            headers["Idempotency-Key"] = key
-        encoded = None
-        if body is not None:
-            encoded = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
+            raise EgressError(message, permanent=response.status_code < 500)
+        if not response.content.strip():
+            return {}
         try:
-            connection.request(method, self.base + path, body=encoded, headers=headers)
-            response = connection.getresponse()
-            return response.status, response.read()
-        finally:
-            connection.close()
+            return response.json()
+        except ValueError as exc:
+            raise EgressError(_("The API answered with something that is not JSON.")) from exc
 
 
-def _canonical(ip: str) -> str:
+def canonical(ip: str) -> str:
     """The form Django stores, so that an API writing addresses differently shows no false drift."""
     return clean_ipv6_address(ip) if ":" in ip else str(ipaddress.IPv4Address(ip))
-
-
-def _json(data: bytes) -> dict:
-    if not data.strip():
-        return {}
-    try:
-        return json.loads(data)
-    except ValueError as exc:
-        raise EgressError(_("The API answered with something that is not JSON.")) from exc
