@@ -96,9 +96,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Throttle counters and other short-lived state: Redis in production (shared by all web
 # processes), process memory on the embedded default.
 CACHES = {"default": env.cache_url("PORTAL_CACHE_URL", default="locmemcache://")}
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # Redis down must not answer every API call with 500 (DRF throttles read the cache): fail open.
-    CACHES["default"]["BACKEND"] = "portal.cache.FailOpenRedisCache"
+if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
+    # Redis down must not answer every API call with 500 (DRF's throttles read the cache): django-redis
+    # then answers as an empty cache (reads miss, writes are dropped) and logs each error it ignored.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1}
+    )
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -112,6 +116,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("PORTAL_LOGIN_COOLOFF_MINUTES", de
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # The log-in forms post the email address as "username" (Django's AuthenticationForm).
 AXES_USERNAME_FORM_FIELD = "username"
+# One identity however the address is spelt (log-in matches it case-insensitively), and the
+# client's address, not the proxy's, when behind one.
+AXES_USERNAME_CALLABLE = "accounts.login_identity.login_identity"
+AXES_CLIENT_IP_CALLABLE = "portal.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AUTH_PASSWORD_VALIDATORS = [
@@ -186,6 +194,8 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
     ],
+    # Behind the proxy, throttles key on the client's address as portal.client_address reads it.
+    "NUM_PROXIES": 1 if BEHIND_PROXY else None,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("PORTAL_API_RATE_ANON", default="60/minute"),
         "user": env.str("PORTAL_API_RATE_USER", default="1200/minute"),
