@@ -118,6 +118,8 @@ class EgressTarget(models.Model):
     reconciled_at = models.DateTimeField(_("last reconciled"), null=True, blank=True)
     last_added = models.PositiveIntegerField(_("allowed by the last reconciliation"), default=0)
     last_removed = models.PositiveIntegerField(_("removed by the last reconciliation"), default=0)
+    # Cumulative, for the operator's metrics (portal_egress_drift_repaired_total): never reset.
+    repaired_total = models.PositiveBigIntegerField(_("addresses repaired by reconciliations"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
 
     class Meta:

@@ -66,6 +66,7 @@ def reconcile(target: str) -> Drift:
                 status=ChangeStatus.APPLIED, applied_at=now
             )
         row.reconciled_at, row.last_added, row.last_removed, row.last_error = now, len(add), len(remove), ""
+        row.repaired_total += len(add) + len(remove)
         row.save()
     if add or remove:
         logger.warning("Egress target %s: repaired drift, %d allowed, %d removed.", target, len(add), len(remove))
