@@ -9,7 +9,6 @@ from rest_framework.request import Request
 
 from abuse.models import ReporterToken
 from accounts.token_auth import HashedTokenAuthentication
-from portal.cache import count
 
 
 class ReporterTokenAuthentication(HashedTokenAuthentication):
@@ -52,8 +51,16 @@ class ReporterRateThrottle(throttling.SimpleRateThrottle):
         self.now = self.timer()
         window = int(self.now // self.duration)
         self.window_ends = (window + 1) * self.duration
-        # 0 when the cache is unreachable: the throttle fails open.
-        return count(self.cache, f"{key}:{window}", self.duration) <= self.num_requests
+        return self._count(f"{key}:{window}") <= self.num_requests
+
+    def _count(self, key: str) -> int:
+        """Add one to this window's counter and return it; 0 while the cache is unreachable (fail open)."""
+        if self.cache.add(key, 1, self.duration):
+            return 1
+        try:
+            return self.cache.incr(key) or 0  # None: django-redis ignored (and logged) a Redis error
+        except ValueError:  # the key expired since the add: its window is over
+            return 0
 
     def wait(self) -> float:
         return self.window_ends - self.now

@@ -7,17 +7,16 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from abuse import arf, policy, take_in
+from abuse import arf, policy, tasks
 from abuse.matching import address_at
 from abuse.models import AbuseEvent, AbuseReport, Channel, EventKind, RejectedReport, Reporter
 from abuse.reports import ReportInput, Unreadable
 from accounts.models import ServerAddress, User
-from portal.insert_statement import InsertStatement
 
 logger = logging.getLogger(__name__)
 
@@ -85,11 +84,8 @@ def receive(report: ReportInput, *, raw: bytes, channel: str, reporter: Reporter
     report_id = _insert(report, raw=raw, channel=channel, reporter=reporter)
     if report_id is None:
         return _counted_again(report, reporter)
-    transaction.on_commit(take_in.nudge, robust=True)
+    transaction.on_commit(tasks.take_in_soon, robust=True)
     return Result(ACCEPTED, report.source_ip, report_id=report_id)
-
-
-_REPORTS = InsertStatement(AbuseReport)
 
 
 def _insert(
@@ -104,36 +100,46 @@ def _insert(
 ) -> int | None:
     """The stored report's id, or None for an incident received before.
 
-    `matched` says that `address` is what matching found (None: unmatched); else the report
-    waits for the worker to match it. In autocommit (the API) the insert is a transaction of its
-    own: no BEGIN and COMMIT around it, two round trips fewer per report.
+    "Received before": the same fingerprint, or the same reporter's reference again (the unique
+    constraints of AbuseReport); any other integrity error is raised. `matched` says that `address`
+    is what matching found (None: unmatched); else the report waits for the worker to match it.
     """
-    return _REPORTS.insert(
-        reporter_id=reporter.pk if reporter else None,
-        filed_by_id=filed_by.pk if filed_by else None,
-        channel=channel,
-        reference=report.reference,
-        fingerprint=report.fingerprint(),
-        category=report.category,
-        source_ip=report.source_ip,
-        occurred_at=report.occurred_at,
-        reported_domain=report.reported_domain,
-        original_mail_from=report.original_mail_from,
-        original_headers=report.original_headers,
-        evidence=report.evidence,
-        raw=raw,
-        account_id=address.server.account_id if address else None,
-        address_id=address.pk if address else None,
-        matched_at=timezone.now() if matched else None,
-    )
+    try:
+        with transaction.atomic():
+            return AbuseReport.objects.create(
+                reporter=reporter,
+                filed_by=filed_by,
+                channel=channel,
+                reference=report.reference,
+                fingerprint=report.fingerprint(),
+                category=report.category,
+                source_ip=report.source_ip,
+                occurred_at=report.occurred_at,
+                reported_domain=report.reported_domain,
+                original_mail_from=report.original_mail_from,
+                original_headers=report.original_headers,
+                evidence=report.evidence,
+                raw=raw,
+                account_id=address.server.account_id if address else None,
+                address=address,
+                matched_at=timezone.now() if matched else None,
+            ).pk
+    except IntegrityError:
+        if not _received_before(report, reporter).exists():
+            raise
+        return None
+
+
+def _received_before(report: ReportInput, reporter: Reporter | None) -> QuerySet[AbuseReport]:
+    same = Q(fingerprint=report.fingerprint())
+    if report.reference and reporter is not None:
+        same |= Q(reporter=reporter, reference=report.reference)
+    return AbuseReport.objects.filter(same)
 
 
 def _counted_again(report: ReportInput, reporter: Reporter | None) -> Result:
     """A second delivery of a report we have: counted on the original, nothing else changes."""
-    same = Q(fingerprint=report.fingerprint())
-    if report.reference and reporter is not None:
-        same |= Q(reporter=reporter, reference=report.reference)
-    original = AbuseReport.objects.filter(same).select_related("account").earliest("pk")
+    original = _received_before(report, reporter).select_related("account").earliest("pk")
     AbuseReport.objects.filter(pk=original.pk).update(deliveries=F("deliveries") + 1)
     return Result(DUPLICATE, original.source_ip, _reference(original.account), original.account_id, original.pk)
 

@@ -175,7 +175,7 @@ def test_accounts_are_weighed_separately(open_account, other_customer, run_after
 def test_the_sweep_takes_in_and_weighs_reports_whose_task_was_lost(open_account, run_after_commit):
     """As if the broker was down when the API received the report: its take-in task was never queued."""
     report = ReportInput(category="malware", source_ip=CUSTOMER_IPS[0], occurred_at=timezone.now())
-    intake.receive(report, raw=b"{}", channel="json", reporter=None)  # its on-commit nudge never runs here
+    intake.receive(report, raw=b"{}", channel="json", reporter=None)  # its on-commit take-in never runs here
     assert firewall() == set(CUSTOMER_IPS)
     assert AbuseReport.objects.waiting().exists()
 

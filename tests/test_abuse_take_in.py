@@ -1,13 +1,12 @@
 """The worker's half of the intake: a burst is matched at once, revocations decided first, warnings paced."""
 
 import json
-import math
 import os
-import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+import time_machine
 from django.core import mail
 from django.utils import timezone
 
@@ -19,6 +18,11 @@ from egress.models import EgressSource, EgressState
 from egress.services import set_desired_state
 from tests.conftest import make_customer, redis_url
 from tests.egress_support import eager_tasks
+from tests.parts import missing, need_env
+
+needs_redis = missing(
+    need_env("PORTAL_REDIS_URL", "PORTAL_BROKER_URL", what="the Redis broker and cache that scripts/test starts")
+)
 
 
 @pytest.fixture(autouse=True)
@@ -146,29 +150,51 @@ def test_the_tasks_warn_every_account_in_the_end(accounts, monkeypatch, django_c
     assert not AbuseReport.objects.waiting().exists()
 
 
-@pytest.mark.skipif(not os.environ.get("PORTAL_REDIS_URL"), reason="needs the Redis broker that scripts/test starts")
-def test_web_processes_queue_one_take_in_between_them_per_slot(settings, monkeypatch):
-    """Fifty reports committed in a burst, by this process and by another one that knows nothing of
-    this one's tasks, queue one task between them, due at the end of the slot; a report of the next
-    slot queues the next. The claim of a slot is shared in the cache."""
-    settings.CACHES = {"default": {"BACKEND": "portal.cache.FailOpenRedisCache", "LOCATION": redis_url(1)}}
-    settings.PORTAL_ABUSE_TAKE_IN_INTERVAL = 1.0
+@pytest.fixture
+def broker() -> redis.Redis:
+    """The Redis broker's default queue, emptied before and after: no worker of these tests takes from it."""
     queue = redis.Redis.from_url(os.environ["PORTAL_BROKER_URL"])
     queue.delete("celery")
-    monkeypatch.setattr(take_in, "_queued_due", 0.0)  # whatever earlier tests queued
-    time.sleep(1.0 - time.time() % 1.0 + 0.05)  # the burst starts early in a slot and ends in it
+    yield queue
+    queue.delete("celery")
 
-    for n in range(50):
-        if n == 25:
-            monkeypatch.setattr(take_in, "_queued_due", 0.0)  # as if another web process took over
-        take_in.nudge()
-    slot_end = math.ceil(time.time())
-    queued = [json.loads(message) for message in queue.lrange("celery", 0, -1)]
-    time.sleep(slot_end - time.time() + 0.05)
-    take_in.nudge()
+
+def queued_take_ins(queue: redis.Redis) -> list[dict]:
+    messages = [json.loads(message)["headers"] for message in queue.lrange("celery", 0, -1)]
+    assert {headers["task"] for headers in messages} <= {"abuse.tasks.take_in_reports"}
+    return messages
+
+
+@needs_redis
+def test_a_burst_queues_one_take_in_for_all_web_processes_and_the_next_report_another(db, settings, broker):
+    """The mark is in the shared cache: fifty reports (of any process) queue one take-in, due after the
+    interval; once it has started, the next report queues the next one."""
+    settings.CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url(1)}}
+    settings.PORTAL_ABUSE_TAKE_IN_INTERVAL = 60.0  # due long after this test: nothing expires meanwhile
+
+    for _ in range(50):
+        tasks.take_in_soon()
+    queued = queued_take_ins(broker)
+    tasks.take_in_reports.apply()  # the queued take-in starting (here, in this process)
+    tasks.take_in_soon()
 
     assert len(queued) == 1
-    assert queued[0]["headers"]["task"] == "abuse.tasks.take_in_reports"
-    assert datetime.fromisoformat(queued[0]["headers"]["eta"]).timestamp() == pytest.approx(slot_end, abs=0.001)
-    assert queue.llen("celery") == 2
-    queue.delete("celery")  # no worker of this test will take it
+    assert datetime.fromisoformat(queued[0]["eta"]) > timezone.now() + timedelta(seconds=50)
+    assert len(queued_take_ins(broker)) == 2
+
+
+@needs_redis
+def test_with_a_cache_of_its_own_the_mark_expires_when_the_take_in_is_due(settings, broker):
+    """The embedded default: the worker cannot clear the web process's mark, its expiry does."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.PORTAL_ABUSE_TAKE_IN_INTERVAL = 0.1
+
+    with time_machine.travel(datetime(2026, 12, 1, 12, 0, tzinfo=UTC), tick=False) as clock:
+        tasks.take_in_soon()
+        tasks.take_in_soon()
+        clock.shift(timedelta(seconds=0.099))
+        tasks.take_in_soon()
+        assert len(queued_take_ins(broker)) == 1
+        clock.shift(timedelta(seconds=0.002))
+        tasks.take_in_soon()
+        assert len(queued_take_ins(broker)) == 2

@@ -1,83 +1,81 @@
-"""The Redis cache the production shape uses: counters in one round trip, failing open when Redis is away."""
+"""The Redis cache of the production shape (django-redis): shared counters, failing open when Redis is away."""
 
-import os
+import logging
 import uuid
 
 import pytest
-from django.core.cache.backends.locmem import LocMemCache
+from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
-from portal.cache import FailOpenRedisCache, count
 from tests.abuse_samples import report_json, reporter_with_token
 from tests.conftest import redis_url
 from tests.loopback import free_port
+from tests.parts import missing, need_env
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("PORTAL_REDIS_URL"), reason="needs the Redis that scripts/test starts (PORTAL_REDIS_URL)"
-)
-
-
-def redis_cache(url: str) -> FailOpenRedisCache:
-    return FailOpenRedisCache(url, {"KEY_PREFIX": f"test-{uuid.uuid4().hex}"})
+pytestmark = [
+    missing(need_env("PORTAL_REDIS_URL", what="the Redis that scripts/test starts")),
+    pytest.mark.django_db,
+]
 
 
-@pytest.fixture
-def cache() -> FailOpenRedisCache:
-    cache = redis_cache(redis_url(2))
-    yield cache
-    cache.clear()
-
-
-def test_a_counter_counts_and_expires_with_its_window(cache):
-    assert [count(cache, "window", 60) for _ in range(3)] == [1, 2, 3]
-    assert cache.get("window") == 3
-    client = cache._cache.get_client(write=True)
-    assert 0 < client.ttl(cache.make_and_validate_key("window")) <= 60
-
-
-def test_processes_share_a_counter(cache):
-    other = FailOpenRedisCache(cache._servers, {"KEY_PREFIX": cache.key_prefix})
-
-    assert (count(cache, "shared", 60), count(other, "shared", 60), count(cache, "shared", 60)) == (1, 2, 3)
-
-
-def test_a_counter_is_0_while_redis_is_away():
-    away = redis_cache(f"redis://127.0.0.1:{free_port()}/0")
-
-    assert count(away, "window", 60) == 0
-    assert away.get("anything", "default") == "default"
-
-
-def test_other_caches_count_too():
-    local = LocMemCache("counting", {})
-
-    assert [count(local, "window", 60) for _ in range(3)] == [1, 2, 3]
-
-
-def test_the_reporters_throttle_holds_across_processes_sharing_redis(cache, db, settings):
+def use_redis(settings, location: str) -> None:
+    """The cache settings.py builds for a `redis://` PORTAL_CACHE_URL, at `location`."""
     settings.CACHES = {
-        "default": {"BACKEND": "portal.cache.FailOpenRedisCache", "LOCATION": cache._servers[0], "KEY_PREFIX": "t"}
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": uuid.uuid4().hex,
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        }
     }
-    settings.PORTAL_ABUSE_API_RATE = "2/day"
+
+
+def post_reports(how_many: int) -> list[int]:
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {reporter_with_token()[1]}")
+    return [
+        api.post("/api/v1/abuse/reports/", report_json(number=n), format="json").status_code for n in range(how_many)
+    ]
 
-    statuses = [api.post("/api/v1/abuse/reports/", report_json(number=n), format="json").status_code for n in range(3)]
 
-    assert statuses == [202, 202, 429]
+def test_a_redis_cache_url_selects_django_redis_failing_open():
+    """What docker-compose.yml's PORTAL_CACHE_URL turns into (settings.py adds the options)."""
+    import environ
+
+    config = environ.Env().cache_url_config("redis://127.0.0.1:6379/1")
+    assert config["BACKEND"] == "django_redis.cache.RedisCache"
+    assert django_settings.DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS is True
 
 
-def test_a_counter_through_djangos_cache_proxy_takes_one_round_trip(cache, settings):
-    """DRF's throttles hold `django.core.cache.cache`, a proxy: it must count as the backend does."""
-    from django.core.cache import cache as proxy
+def test_the_reporters_throttle_holds_in_redis(settings):
+    use_redis(settings, redis_url(2))
+    settings.PORTAL_ABUSE_API_RATE = "2/day"
 
-    settings.CACHES = {
-        "default": {"BACKEND": "portal.cache.FailOpenRedisCache", "LOCATION": cache._servers[0], "KEY_PREFIX": "p"}
-    }
-    redis = cache._cache.get_client(write=True)
-    redis.config_resetstat()
+    assert post_reports(3) == [202, 202, 429]
 
-    assert [count(proxy, "window", 60) for _ in range(3)] == [1, 2, 3]
-    commands = {name.removeprefix("cmdstat_"): stats["calls"] for name, stats in redis.info("commandstats").items()}
-    # One script per count (INCR, and EXPIRE with the first), never Django's EXISTS before INCRBY.
-    assert (commands.get("incr"), commands.get("expire"), commands.get("exists")) == (3, 1, None)
+
+def test_the_counter_is_in_redis_with_its_window_as_expiry(settings):
+    """Another web process (here: a second client of the same Redis) sees the same count."""
+    from django.core.cache import cache
+    from django_redis import get_redis_connection
+
+    use_redis(settings, redis_url(2))
+    settings.PORTAL_ABUSE_API_RATE = "5/minute"
+    post_reports(2)
+
+    redis = get_redis_connection("default")
+    keys = redis.keys(f"{settings.CACHES['default']['KEY_PREFIX']}:*throttle_abuse_reporter*")
+    assert len(keys) == 1
+    assert int(redis.get(keys[0])) == 2
+    assert 0 < redis.ttl(keys[0]) <= 60
+    assert cache.get(keys[0].decode().split(":", 2)[2]) == 2
+
+
+def test_with_redis_away_the_api_answers_and_the_log_says_why(settings, caplog):
+    use_redis(settings, f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    settings.PORTAL_ABUSE_API_RATE = "1/day"  # not enforced while the counter is away: failing open
+
+    with caplog.at_level(logging.ERROR, logger="django_redis.cache"):
+        assert post_reports(2) == [202, 202]
+
+    assert "Exception ignored" in caplog.text
