@@ -321,6 +321,26 @@ CELERY_BEAT_SCHEDULE["egress-reconcile"] = {
 }
 # --- end of Egress ---------------------------------------------------------------------
 
+# --- Traffic telemetry -------------------------------------------------------------------
+# The collector reads every target's tcp/25 counters this often (seconds) and keeps minute
+# buckets for PORTAL_TRAFFIC_KEEP_MINUTES_HOURS, hourly ones for PORTAL_TRAFFIC_KEEP_HOURS_DAYS
+# and daily ones for PORTAL_TRAFFIC_KEEP_DAYS_DAYS.
+PORTAL_TRAFFIC_INTERVAL = env.float("PORTAL_TRAFFIC_INTERVAL", default=60.0)
+PORTAL_TRAFFIC_KEEP_MINUTES_HOURS = env.int("PORTAL_TRAFFIC_KEEP_MINUTES_HOURS", default=24)
+PORTAL_TRAFFIC_KEEP_HOURS_DAYS = env.int("PORTAL_TRAFFIC_KEEP_HOURS_DAYS", default=30)
+PORTAL_TRAFFIC_KEEP_DAYS_DAYS = env.int("PORTAL_TRAFFIC_KEEP_DAYS_DAYS", default=365)
+# Kernel-side burst detector (nftables): a source opening more new tcp/25 connections a minute
+# than this lands in the over-rate set for PORTAL_TRAFFIC_OVER_RATE_HOLD seconds.
+PORTAL_TRAFFIC_BURST_PER_MINUTE = env.int("PORTAL_TRAFFIC_BURST_PER_MINUTE", default=60)
+PORTAL_TRAFFIC_OVER_RATE_HOLD = env.int("PORTAL_TRAFFIC_OVER_RATE_HOLD", default=600)
+# The policy (abuse/traffic_policy.py): a burst blocks port 25 for PORTAL_TRAFFIC_BLOCK_SECONDS,
+# doubling for each earlier block within PORTAL_TRAFFIC_REPEAT_DAYS; the
+# PORTAL_TRAFFIC_BLOCKS_TO_REVOKE-th revokes.
+PORTAL_TRAFFIC_BLOCK_SECONDS = env.float("PORTAL_TRAFFIC_BLOCK_SECONDS", default=3600.0)
+PORTAL_TRAFFIC_REPEAT_DAYS = env.int("PORTAL_TRAFFIC_REPEAT_DAYS", default=7)
+PORTAL_TRAFFIC_BLOCKS_TO_REVOKE = env.int("PORTAL_TRAFFIC_BLOCKS_TO_REVOKE", default=3)
+# --- end of Traffic telemetry ------------------------------------------------------------
+
 # --- Abuse -----------------------------------------------------------------------------
 # Abuse reports (abuse/): when they close port 25 again, and how hard the way back is.
 # One report of these categories within the window revokes at once:

@@ -8,6 +8,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
+from egress.models import EgressSource
+from egress.services import set_desired_state
 from portal.celery import app
 
 API_TOKEN = "network-api-test-token"
@@ -22,6 +26,17 @@ def eager_tasks() -> Iterator[None]:
         yield
     finally:
         app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture
+def decide(django_capture_on_commit_callbacks):
+    """Decide an account's port 25 and apply it to every target before returning."""
+
+    def _decide(account, state, source=EgressSource.REQUEST):
+        with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
+            set_desired_state(account, state, source=source, reason="test")
+
+    return _decide
 
 
 @dataclass

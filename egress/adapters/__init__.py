@@ -25,6 +25,19 @@ class Change:
     deny: frozenset[str] = field(default_factory=frozenset)
 
 
+@dataclass(frozen=True)
+class Counters:
+    """What a target saw on tcp/25, cumulative per address since the target began counting it.
+
+    A counter may start again from zero (an element re-added, a table re-created): the collector
+    takes a value below the last one as a reset.
+    """
+
+    connections: dict[str, int] = field(default_factory=dict)  # new connections from allowed addresses
+    blocked: dict[str, int] = field(default_factory=dict)  # attempts from addresses not allowed
+    over_rate: frozenset[str] = field(default_factory=frozenset)  # sources over the kernel-side rate now
+
+
 class Adapter(Protocol):
     def allowed(self) -> set[str]:
         """The addresses the target lets reach tcp/25 now."""
@@ -35,3 +48,6 @@ class Adapter(Protocol):
 
     def apply(self, change: Change) -> None:
         """Make the target allow `change.allow` and deny `change.deny`, all or nothing."""
+
+    def counters(self) -> Counters:
+        """The target's traffic counters now."""

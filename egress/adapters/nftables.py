@@ -5,6 +5,13 @@ and a chain that accepts those and rejects tcp/25 from every other source. Every
 one `nft -f` batch, which the kernel commits atomically; it also re-creates the table, sets
 and rules, so a hand-edited or deleted rule is repaired with the next apply. (Changing the
 hook or priority of an existing chain needs `nft delete table inet TABLE` first.)
+
+Telemetry lives in the same table, set up by the same batch: dynamic sets with per-element
+counters of new connections from allowed addresses (`conn_v4/6`) and of attempts from the others
+(`tried_v4/6`), and a kernel-side burst detector: a source opening more than
+PORTAL_TRAFFIC_BURST_PER_MINUTE new connections a minute lands in `over_v4/6` for
+PORTAL_TRAFFIC_OVER_RATE_HOLD seconds. An address idle for a day leaves the counting sets
+(its counter starts again at zero).
 """
 
 import json
@@ -13,15 +20,20 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
-from egress.adapters import Change, EgressError
+from egress.adapters import Change, Counters, EgressError
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 # Addresses are written into the batch as text: nothing but address characters may get in.
 _ADDRESS_LIST = re.compile(r"[0-9A-Fa-f:.,]*")
 _CHUNK = 10_000  # elements per `add element` statement, all in the same batch
 _HOOKS = ("output", "forward")
+_FAMILIES = {4: "ip", 6: "ip6"}
+_TELEMETRY = ("conn", "tried", "over")  # set name prefixes; `rate` holds the meters
+_IDLE = "1d"  # an address that opened nothing for this long leaves the counting sets
+_SIZE = 1_048_576  # elements a dynamic set may hold (the kernel's default is 65,535)
 
 
 class NftablesAdapter:
@@ -54,21 +66,44 @@ class NftablesAdapter:
         return self.start_reading()()
 
     def start_reading(self) -> Callable[[], set[str]]:
-        # Both sets are listed at once, in the background, into files (a pipe left unread would
-        # stall the second listing): for large sets the listing is most of a reconciliation's
-        # time, and the database is queried meanwhile.
+        # For large sets the listing is most of a reconciliation's time: it runs in the background
+        # while the database is queried.
+        finish = self._list_sets(list(self.sets.values()))
+        return lambda: set().union(*(_elements(listing) for listing in finish().values()))
+
+    def counters(self) -> Counters:
+        names = [f"{kind}_v{family}" for kind in _TELEMETRY for family in self.sets]
+        listings = self._list_sets(names)()
+        counts = {kind: {} for kind in _TELEMETRY}
+        for name, listing in listings.items():
+            counts[name.split("_")[0]].update(_counted(listing))
+        return Counters(
+            connections=counts["conn"], blocked=counts["tried"], over_rate=frozenset(counts["over"])
+        )
+
+    def _list_sets(self, names: list[str]) -> Callable[[], dict[str, bytes]]:
+        """Start `nft -j list set` of each set at once; calling the result waits for the listings.
+
+        They go into files, not pipes (a pipe left unread would stall the next listing). A set or
+        table that does not exist yet lists as empty.
+        """
         listings = []
-        for name in self.sets.values():
+        for name in names:
             out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115 - _collect closes them
-            process = subprocess.Popen(  # noqa: S603 - fixed argv, names validated above
-                [*self.prefix, self.nft, "-j", "list", "set", "inet", self.table, name], stdout=out, stderr=err
-            )
-            listings.append((process, out, err))
+            try:
+                process = subprocess.Popen(  # noqa: S603 - fixed argv, names validated above
+                    [*self.prefix, self.nft, "-j", "list", "set", "inet", self.table, name], stdout=out, stderr=err
+                )
+            except OSError as exc:
+                out.close()
+                err.close()
+                raise EgressError(_("nft could not be run: %(error)s") % {"error": exc}) from exc
+            listings.append((name, process, out, err))
         return lambda: self._collect(listings)
 
-    def _collect(self, listings: list) -> set[str]:
-        addresses: set[str] = set()
-        for process, out, err in listings:
+    def _collect(self, listings: list) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for name, process, out, err in listings:
             with out, err:
                 try:
                     process.wait(timeout=self.timeout)
@@ -79,12 +114,12 @@ class NftablesAdapter:
                 out.seek(0)
                 err.seek(0)
                 if process.returncode == 0:
-                    addresses |= _elements(out.read())
+                    found[name] = out.read()
                     continue
                 error = err.read().decode(errors="replace").strip()
-                if "No such file or directory" not in error:  # no such table/set yet: nothing is allowed
+                if "No such file or directory" not in error:  # no such table/set yet: nothing in it
                     raise EgressError(_("nft failed: %(error)s") % {"error": error})
-        return addresses
+        return found
 
     def apply(self, change: Change) -> None:
         self._run(self.batch(change))
@@ -96,11 +131,10 @@ class NftablesAdapter:
             f"add table inet {t}",
             f"add set inet {t} {v4} {{ type ipv4_addr; }}",
             f"add set inet {t} {v6} {{ type ipv6_addr; }}",
+            *self._telemetry_sets(),
             f"add chain inet {t} {c} {{ type filter hook {self.hook} priority {self.priority}; policy accept; }}",
             f"flush chain inet {t} {c}",
-            f"add rule inet {t} {c} tcp dport 25 ip saddr @{v4} accept",
-            f"add rule inet {t} {c} tcp dport 25 ip6 saddr @{v6} accept",
-            f"add rule inet {t} {c} tcp dport 25 reject with tcp reset",
+            *self._rules(),
         ]
         allow, deny = _by_family(change.allow), _by_family(change.deny)
         for family, name in self.sets.items():
@@ -109,6 +143,40 @@ class NftablesAdapter:
             lines += _elements_statements("add", t, name, deny[family])
             lines += _elements_statements("delete", t, name, deny[family])
         return "\n".join(lines) + "\n"
+
+    def _telemetry_sets(self) -> list[str]:
+        lines = []
+        for family in self.sets:
+            kind = f"ipv{family}_addr"
+            for name in ("conn", "tried"):
+                flags = f"type {kind}; flags dynamic,timeout; counter; size {_SIZE};"
+                lines.append(f"add set inet {self.table} {name}_v{family} {{ {flags} }}")
+            for name in ("rate", "over"):
+                flags = f"type {kind}; flags dynamic,timeout; size {_SIZE};"
+                lines.append(f"add set inet {self.table} {name}_v{family} {{ {flags} }}")
+        return lines
+
+    def _rules(self) -> list[str]:
+        """Count and meter new connections of allowed sources, accept them; count the others', refuse them."""
+        rule = f"add rule inet {self.table} {self.chain} tcp dport 25"
+        per_minute = int(settings.PORTAL_TRAFFIC_BURST_PER_MINUTE)
+        hold = int(settings.PORTAL_TRAFFIC_OVER_RATE_HOLD)
+        lines = []
+        for family, allowed in self.sets.items():
+            source, v = f"{_FAMILIES[family]} saddr", f"v{family}"
+            lines += [
+                f"{rule} ct state new {source} @{allowed} update @conn_{v} {{ {source} timeout {_IDLE} }}"
+                f" update @rate_{v} {{ {source} timeout 2m limit rate over {per_minute}/minute }}"
+                f" add @over_{v} {{ {source} timeout {hold}s }}",
+                f"{rule} {source} @{allowed} accept",
+            ]
+        for family in self.sets:
+            source = f"{_FAMILIES[family]} saddr"
+            lines.append(
+                f"{rule} ct state new update @tried_v{family} {{ {source} timeout {_IDLE} }}"
+            )
+        lines.append(f"{rule} reject with tcp reset")
+        return lines
 
     def _run(self, script: str) -> None:
         try:
@@ -143,6 +211,20 @@ def _elements_statements(verb: str, table: str, name: str, addresses: list[str])
             raise EgressError(_("Refusing to write a malformed address into an nft batch."), permanent=True)
         statements.append(f"{verb} element inet {table} {name} {{ {listed} }}")
     return statements
+
+
+def _counted(listing: bytes) -> dict[str, int]:
+    """Address -> packets counted, from `nft -j list set` of a set with per-element counters
+    (a set without counters, such as the over-rate one, gives 0 for each address)."""
+    counts: dict[str, int] = {}
+    for item in json.loads(listing).get("nftables", []):
+        for element in item.get("set", {}).get("elem", []):
+            if isinstance(element, dict):
+                element = element["elem"]
+                counts[element["val"]] = element.get("counter", {}).get("packets", 0)
+            else:
+                counts[element] = 0
+    return counts
 
 
 def _elements(listing: bytes) -> set[str]:

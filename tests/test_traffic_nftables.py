@@ -1,0 +1,107 @@
+"""Traffic telemetry of the `nftables` backend for real: connections through a gateway namespace.
+
+The lab (customer <-> gateway <-> internet) is built once for the module; each test starts from a
+fresh table. Counters are read back from `nft -j` by the adapter itself.
+"""
+
+import subprocess
+
+import pytest
+
+from egress.models import EgressState
+from egress.reconcile import reconcile
+from egress.targets import adapter_for
+from tests.conftest import CUSTOMER_IPS
+from tests.egress_support import decide
+from tests.netns_lab import connect, gateway_lab_context
+from tests.parts import first_missing, missing, need_commands, need_root
+
+__all__ = ["decide"]  # a fixture
+
+pytestmark = missing(
+    first_missing(need_root("build network namespaces"), need_commands(["nft", "ip"], "Debian: nftables iproute2"))
+)
+
+BURST = 5  # new connections a minute before a source is over the rate
+
+
+@pytest.fixture(scope="module")
+def lab():
+    with gateway_lab_context() as built:
+        # Neighbour discovery first, with no firewall yet: a SYN the gateway dropped while it
+        # resolved a neighbour would be sent again and counted twice (a firewall counts SYNs).
+        for address in CUSTOMER_IPS:
+            assert connect(built, address) == "connected"
+        yield built
+
+
+@pytest.fixture
+def connect_from(lab):
+    return lambda source: connect(lab, source)
+
+
+@pytest.fixture
+def gateway(settings, lab, db):
+    settings.PORTAL_TRAFFIC_BURST_PER_MINUTE = BURST
+    settings.PORTAL_TRAFFIC_OVER_RATE_HOLD = 600
+    settings.PORTAL_EGRESS_TARGETS = {
+        "gw": {"backend": "nftables", "netns": lab.firewall, "hook": "forward", "table": "egress25"}
+    }
+    subprocess.run(
+        ["ip", "netns", "exec", lab.firewall, "nft", "delete", "table", "inet", "egress25"],
+        capture_output=True,
+        check=False,
+    )
+    reconcile("gw")
+    return lab
+
+
+def test_new_connections_of_allowed_addresses_are_counted_per_address(gateway, account, decide, connect_from):
+    decide(account, EgressState.ALLOWED)
+    assert [connect_from(CUSTOMER_IPS[0]) for _ in range(3)] == ["connected"] * 3
+    assert connect_from(CUSTOMER_IPS[1]) == "connected"
+
+    counters = adapter_for("gw").counters()
+
+    assert counters.connections == {CUSTOMER_IPS[0]: 3, CUSTOMER_IPS[1]: 1}
+    assert counters.blocked == {}
+    assert counters.over_rate == frozenset()
+
+
+def test_attempts_from_addresses_not_allowed_are_counted_and_refused(gateway, account, connect_from):
+    assert [connect_from(CUSTOMER_IPS[0]) for _ in range(2)] == ["refused"] * 2
+    assert connect_from(CUSTOMER_IPS[1]) == "refused"
+
+    counters = adapter_for("gw").counters()
+
+    assert counters.blocked == {CUSTOMER_IPS[0]: 2, CUSTOMER_IPS[1]: 1}
+    assert counters.connections == {}
+
+
+def test_a_burst_above_the_rate_puts_the_source_in_the_over_rate_set(gateway, account, decide, connect_from):
+    decide(account, EgressState.ALLOWED)
+    for _ in range(BURST):  # within the rate (and nft's burst allowance)
+        connect_from(CUSTOMER_IPS[1])
+    assert adapter_for("gw").counters().over_rate == frozenset()
+
+    for _ in range(2 * BURST + 2):
+        connect_from(CUSTOMER_IPS[0])
+    counters = adapter_for("gw").counters()
+
+    assert counters.over_rate == {CUSTOMER_IPS[0]}
+    assert counters.connections[CUSTOMER_IPS[0]] == 2 * BURST + 2, "connections are counted whatever the rate"
+
+
+def test_re_applying_keeps_the_counters_and_a_recreated_table_starts_them_again(
+    gateway, account, decide, connect_from
+):
+    decide(account, EgressState.ALLOWED)
+    connect_from(CUSTOMER_IPS[0])
+    reconcile("gw")  # the same batch again: the sets exist, their elements stay
+    connect_from(CUSTOMER_IPS[0])
+    assert adapter_for("gw").counters().connections == {CUSTOMER_IPS[0]: 2}
+
+    subprocess.run(["ip", "netns", "exec", gateway.firewall, "nft", "delete", "table", "inet", "egress25"], check=True)
+    reconcile("gw")
+    connect_from(CUSTOMER_IPS[0])
+    assert adapter_for("gw").counters().connections == {CUSTOMER_IPS[0]: 1}
