@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication, to name the signed-in customer's account on the request's log lines.
+    "portal.log_context.RequestIdMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.viewer_timezone.ViewerTimezoneMiddleware",
@@ -158,7 +160,7 @@ SESSION_COOKIE_SECURE = env.bool("PORTAL_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.bool("PORTAL_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 BEHIND_PROXY = env.bool("PORTAL_BEHIND_PROXY", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_HSTS_SECONDS = env.int("PORTAL_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
@@ -265,10 +267,19 @@ PORTAL_STUCK_CHECKING_MINUTES = env.int("PORTAL_STUCK_CHECKING_MINUTES", default
 PORTAL_AUTO_APPROVE = env.bool("PORTAL_AUTO_APPROVE", default=False)
 PORTAL_AUTO_APPROVE_MAX_VOLUME = env.int("PORTAL_AUTO_APPROVE_MAX_VOLUME", default=100)
 
+# Log lines: plain text (the default, for scripts/run) or one JSON object per line with the request
+# id, task id, account, request and target where they apply (portal/log_context.py).
+PORTAL_LOG_FORMAT = env.str("PORTAL_LOG_FORMAT", default="text")
+if PORTAL_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("PORTAL_LOG_FORMAT must be text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "portal.log_context.ContextFilter"}},
+    "formatters": {"json": {"()": "portal.log_context.PortalJsonFormatter"}, "text": {"format": "%(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["context"], "formatter": PORTAL_LOG_FORMAT}
+    },
     "root": {"handlers": ["console"], "level": env.str("PORTAL_LOG_LEVEL", default="INFO")},
     # Django's own console handler would print every line a second time through the root.
     "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
@@ -369,3 +380,28 @@ PORTAL_ABUSE_TAKE_IN_INTERVAL = env.float("PORTAL_ABUSE_TAKE_IN_INTERVAL", defau
 PORTAL_ABUSE_SWEEP_SECONDS = env.float("PORTAL_ABUSE_SWEEP_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE["abuse-sweep"] = {"task": "abuse.tasks.sweep", "schedule": PORTAL_ABUSE_SWEEP_SECONDS}
 # --- end of Abuse ----------------------------------------------------------------------
+
+# --- Operating it ----------------------------------------------------------------------
+# /metrics answers clients from these networks, or with `Authorization: Bearer <PORTAL_METRICS_TOKEN>`.
+PORTAL_METRICS_ALLOW_NETWORKS = env.list("PORTAL_METRICS_ALLOW_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+PORTAL_METRICS_TOKEN = env.str("PORTAL_METRICS_TOKEN", default="")
+# Seconds a scrape waits for workers to say which queues they consume (portal_celery_queue_consumers).
+PORTAL_METRICS_INSPECT_TIMEOUT = env.float("PORTAL_METRICS_INSPECT_TIMEOUT", default=1.0)
+# Seconds /readyz and /metrics wait for the broker to answer.
+PORTAL_BROKER_PROBE_TIMEOUT = env.float("PORTAL_BROKER_PROBE_TIMEOUT", default=1.0)
+# /readyz answers 503 when an enforcement target was not reconciled within this many seconds.
+PORTAL_READY_RECONCILE_AGE = env.float("PORTAL_READY_RECONCILE_AGE", default=3 * PORTAL_EGRESS_RECONCILE_SECONDS)
+# Celery keeps Django's logging (and so its JSON lines) instead of installing its own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = PORTAL_LOG_FORMAT == "text"
+# Errors to Sentry when a DSN is set (off by default); no personal data is sent.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        send_default_pii=False,
+    )
+# --- end of Operating it ---------------------------------------------------------------
