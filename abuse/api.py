@@ -22,6 +22,7 @@ from abuse import intake
 from abuse.auth import IsReporter, ReporterRateThrottle, ReporterTokenAuthentication
 from abuse.models import Category, Channel, Reporter
 from abuse.reports import ReportInput, Unreadable, check_time, normalise_ip
+from portal import bounded_json
 
 HTTP_STATUS = {
     intake.ACCEPTED: status.HTTP_202_ACCEPTED,
@@ -132,7 +133,9 @@ def _json_report(item: object, raw: bytes, reporter: Reporter) -> tuple[intake.R
 
 def _parse_json(raw: bytes) -> object:
     try:
-        return json.loads(raw)
+        return bounded_json.loads(raw)
+    except bounded_json.TooDeep as exc:
+        raise Unreadable(str(exc)) from None
     except (ValueError, UnicodeDecodeError):
         raise Unreadable(_("The body is not JSON.")) from None
 

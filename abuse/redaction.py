@@ -1,13 +1,12 @@
 """What the customer sees of a report: staff may hide fields first; recipients are never shown."""
 
-import json
-
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from abuse.models import AbuseEvent, AbuseReport, EventKind
 from accounts.models import User
+from portal import bounded_json
 
 REDACTABLE = {
     "reporter": gettext_lazy("Reported by"),
@@ -25,7 +24,7 @@ def _evidence_text(report: AbuseReport) -> str:
     evidence = dict(report.evidence)
     if "summary" in evidence:  # an ARF report: the reporter's own words
         return evidence["summary"]
-    return json.dumps(evidence, indent=2, ensure_ascii=False) if evidence else ""
+    return bounded_json.dumps_for_display(evidence) if evidence else ""
 
 
 def _headers_text(report: AbuseReport) -> str:

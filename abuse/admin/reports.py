@@ -17,6 +17,7 @@ from abuse.admin.base import form_page
 from abuse.forms import StaffReportForm
 from abuse.models import AbuseReport, Channel, RejectedReport, Reporter, ReporterToken
 from abuse.reports import ReportInput, Unreadable, check_time
+from portal import bounded_json
 from portal.read_only_admin import ReadOnlyAdmin
 
 RAW_SHOWN = 200_000  # characters of a raw report shown on its page
@@ -129,7 +130,7 @@ class AbuseReportAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("evidence"))
     def evidence_text(self, obj: AbuseReport) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.evidence, indent=2, ensure_ascii=False))
+        return format_html("<pre>{}</pre>", bounded_json.dumps_for_display(obj.evidence))
 
     @admin.display(description=gettext_lazy("raw report, as received"))
     def raw_report(self, obj: AbuseReport) -> str:

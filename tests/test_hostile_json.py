@@ -1,0 +1,103 @@
+"""Finding 5 of the security probe: JSON nested without bound answered 500 on every API.
+
+Every API now reads JSON through one parser with a depth limit and answers 400 with the reason;
+the reporter API keeps the raw body of what it rejects; stored evidence of any shape still renders.
+"""
+
+import json
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from abuse.models import AbuseReport, Category, Channel, RejectedReport
+from accounts.models import PlatformToken
+from portal import bounded_json
+from tests.abuse_samples import reporter_with_token
+
+BOMB = b"[" * 100_000
+
+
+def _nested(levels: int) -> object:
+    value: object = "bottom"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+DEEP = json.dumps({"a": 1, "b": _nested(40)}).encode()  # 41 levels: just past the limit
+
+
+@pytest.fixture
+def platform(db) -> APIClient:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {PlatformToken.issue(name='cloud')[1]}")
+    return api
+
+
+@pytest.fixture
+def reporter_api(db) -> APIClient:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {reporter_with_token()[1]}")
+    return api
+
+
+@pytest.mark.parametrize("body", [BOMB, DEEP], ids=["100000-brackets", "41-levels"])
+@pytest.mark.parametrize(
+    ("client_name", "method", "url"),
+    [
+        ("api_client", "post", "/api/v1/requests/"),
+        ("platform", "put", "/api/v1/platform/servers/vm-1/"),
+        ("reporter_api", "post", "/api/v1/abuse/reports/"),
+        ("reporter_api", "post", "/api/v1/abuse/reports/batch/"),
+    ],
+)
+def test_every_api_answers_deep_json_with_400_and_the_reason(request, client_name, method, url, body):
+    api = request.getfixturevalue(client_name)
+
+    response = getattr(api, method)(url, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "nested more than 32 levels" in response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/api/v1/abuse/reports/", "/api/v1/abuse/reports/batch/"])
+def test_a_rejected_deep_report_is_kept_raw(reporter_api, url):
+    reporter_api.post(url, BOMB, content_type="application/json")
+
+    kept = RejectedReport.objects.get()
+    assert bytes(kept.raw) == BOMB
+    assert "nested more than 32 levels" in kept.reason
+
+
+def test_json_within_the_limit_still_parses(api_client):
+    response = api_client.post("/api/v1/requests/", {"nested": _nested(20)}, format="json")
+    assert response.status_code == 400  # refused for its fields, not for its shape
+    assert "nested" not in response.content.decode()
+
+
+def test_depth_counts_without_recursion():
+    assert bounded_json.depth("x") == 0
+    assert bounded_json.depth({"a": [1, {"b": []}]}) == 4
+    assert bounded_json.depth(_nested(50_000)) == 50_000
+
+
+@pytest.mark.parametrize("levels", [33, 700])
+def test_stored_evidence_of_any_depth_renders_on_the_admin_page(db, django_user_model, levels):
+    report = AbuseReport.objects.create(
+        channel=Channel.JSON,
+        fingerprint=f"deep-{levels}",
+        category=Category.SPAM,
+        source_ip="203.0.113.50",
+        occurred_at=timezone.now(),
+        evidence={"text": _nested(levels)},
+        raw=b"{}",
+    )
+    browser = Client()
+    browser.force_login(django_user_model.objects.create_superuser("root@provider.test", "pw-not-used"))
+
+    response = browser.get(f"/admin/abuse/abusereport/{report.pk}/change/")
+
+    assert response.status_code == 200
+    assert "nested deeper than 32 levels" in response.content.decode()
