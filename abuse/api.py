@@ -27,6 +27,7 @@ from portal import bounded_json
 HTTP_STATUS = {
     intake.ACCEPTED: status.HTTP_202_ACCEPTED,
     intake.DUPLICATE: status.HTTP_200_OK,
+    intake.UNMATCHED: status.HTTP_202_ACCEPTED,  # a private or reserved address: kept, never matched
     intake.REJECTED: status.HTTP_400_BAD_REQUEST,
 }
 
@@ -205,5 +206,5 @@ def submit_arf(request: Request) -> Response:
     raw, too_large = _read_body(request)
     if too_large:
         return _too_large(raw, Channel.ARF, reporter)
-    result = intake.ingest_arf(raw, reporter=reporter, defer=True)
+    result = intake.ingest(raw, reporter=reporter, channel=Channel.ARF, defer=True)[0]
     return Response(result.for_reporter(), status=HTTP_STATUS[result.status])

@@ -3,7 +3,7 @@ each is matched to the account that held the address then, and the policy weighs
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from django.conf import settings
@@ -11,11 +11,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from abuse import arf, policy, tasks
+from abuse import formats, policy, tasks
 from abuse.matching import address_at
 from abuse.models import AbuseEvent, AbuseReport, Channel, EventKind, RejectedReport, Reporter
 from abuse.reports import ReportInput, Unreadable
+from abuse.sender import is_public
 from accounts.models import ServerAddress, User
 
 logger = logging.getLogger(__name__)
@@ -59,7 +61,8 @@ def accept(
     For the abuse desk's own hands (the admin, `ingest_abuse`), who want to see the match at once;
     the reporters' API uses `receive`, which leaves matching and weighing to the worker.
     """
-    address = address_at(report.source_ip, report.occurred_at)
+    report, matchable = _matchable(report)
+    address = address_at(report.source_ip, report.occurred_at) if matchable else None
     account = address.server.account if address else None
     with transaction.atomic():
         report_id = _insert(
@@ -70,7 +73,8 @@ def accept(
         if filed_by is not None and account is not None:
             AbuseEvent.objects.create(account=account, kind=EventKind.FILED, actor=filed_by, report_id=report_id)
     if account is None:
-        return Result(UNMATCHED, report.source_ip, report_id=report_id)
+        reason = "" if matchable else PRIVATE_SOURCE
+        return Result(UNMATCHED, report.source_ip, report_id=report_id, reason=str(reason))
     transaction.on_commit(partial(policy.evaluate, account.pk), robust=True)
     return Result(ACCEPTED, report.source_ip, str(account.reference), account.pk, report_id=report_id)
 
@@ -81,11 +85,25 @@ def receive(report: ReportInput, *, raw: bytes, channel: str, reporter: Reporter
     A reporter's burst then costs the web process one insert per report; the worker takes the
     burst in together, a few milliseconds later, and weighs each account once.
     """
-    report_id = _insert(report, raw=raw, channel=channel, reporter=reporter)
+    report, matchable = _matchable(report)
+    report_id = _insert(report, raw=raw, channel=channel, reporter=reporter, matched=not matchable)
     if report_id is None:
         return _counted_again(report, reporter)
+    if not matchable:
+        return Result(UNMATCHED, report.source_ip, report_id=report_id, reason=str(PRIVATE_SOURCE))
     transaction.on_commit(tasks.take_in_soon, robust=True)
     return Result(ACCEPTED, report.source_ip, report_id=report_id)
+
+
+PRIVATE_SOURCE = gettext_lazy("A private or reserved address is never any account's: kept as unmatched.")
+
+
+def _matchable(report: ReportInput) -> tuple[ReportInput, bool]:
+    """Whether the report's address may be matched to an account; if not, the report says why."""
+    if is_public(report.source_ip):
+        return report, True
+    notes = [*report.evidence.get("notes", []), str(PRIVATE_SOURCE)]
+    return replace(report, evidence={**report.evidence, "notes": notes}), False
 
 
 def _insert(
@@ -113,7 +131,10 @@ def _insert(
                 reference=report.reference,
                 fingerprint=report.fingerprint(),
                 category=report.category,
+                format=report.format,
                 source_ip=report.source_ip,
+                source_rule=report.source_rule,
+                source_certainty=report.source_certainty,
                 occurred_at=report.occurred_at,
                 reported_domain=report.reported_domain,
                 original_mail_from=report.original_mail_from,
@@ -156,21 +177,22 @@ def reject(raw: bytes, reason: str, *, channel: str, reporter: Reporter | None =
     return Result(REJECTED, reason=reason, rejected_id=row.pk)
 
 
-def ingest_arf(raw: bytes, *, reporter: Reporter | None, defer: bool = False) -> Result:
-    """One raw ARF message, from the API or a mail file: accepted, a duplicate, or rejected and kept.
+def ingest(raw: bytes, *, reporter: Reporter | None, channel: str = Channel.MAIL, defer: bool = False) -> list[Result]:
+    """One raw message (a mail in any format abuse.formats reads, or a XARF v4 document): each
+    report in it accepted or a duplicate, or the whole rejected and kept with the reason.
 
-    With `defer` (the API) it is matched and weighed on the worker, as `receive` does.
+    With `defer` (the API) reports are matched and weighed on the worker, as `receive` does.
     """
     try:
-        report = arf.parse(raw)
+        parsed = formats.read(raw)
     except Unreadable as exc:
-        return reject(raw, str(exc), channel=Channel.ARF, reporter=reporter)
+        return [reject(raw, str(exc), channel=channel, reporter=reporter)]
     except Exception as exc:  # the mail parser on hostile input: keep the report rather than lose it
-        logger.exception("Could not read an ARF report")
+        logger.exception("Could not read an abuse report")
         reason = _("The message could not be read (%(error)s).") % {"error": type(exc).__name__}
-        return reject(raw, reason, channel=Channel.ARF, reporter=reporter)
+        return [reject(raw, reason, channel=channel, reporter=reporter)]
     store = receive if defer else accept
-    return store(report, raw=raw, channel=Channel.ARF, reporter=reporter)
+    return [store(report, raw=raw, channel=channel, reporter=reporter) for report in parsed.reports]
 
 
 def _reference(account) -> str | None:

@@ -1,4 +1,4 @@
-"""Messages in mail files as feedback loops deliver them: one .eml, an mbox, or a Maildir."""
+"""Messages in files as reporters deliver them: one .eml or .json XARF document, an mbox, or a Maildir."""
 
 import mailbox
 from collections.abc import Iterator

@@ -26,7 +26,37 @@ class Category(models.TextChoices):
 class Channel(models.TextChoices):
     JSON = "json", _("API (JSON)")
     ARF = "arf", _("ARF message")
+    XARF = "xarf", _("API (XARF v4)")
+    MAIL = "mail", _("Mail file")
+    IMAP = "imap", _("Mailbox feed")
     STAFF = "staff", _("Filed by staff")
+
+
+class ReportFormat(models.TextChoices):
+    """What the reporter wrote: each has its parser in abuse/formats/."""
+
+    JSON = "json", _("Portal JSON")
+    ARF = "arf", _("ARF (RFC 5965)")
+    X_ARF = "x-arf", _("X-ARF 0.2")
+    XARF4 = "xarf4", _("XARF v4")
+    JMRP = "jmrp", _("Microsoft complaint (JMRP)")
+    SPAMCOP = "spamcop", _("SpamCop")
+    SPAMHAUS = "spamhaus", _("Spamhaus SBL")
+    STAFF = "staff", _("Filed by staff")
+
+
+class SourceRule(models.TextChoices):
+    """How the sending address was found (abuse.sender)."""
+
+    DECLARED = "declared", _("Stated by the reporter")
+    INVENTORY = "inventory", _("Received hop that was our address then")
+    OUTSIDE_HOP = "outside_hop", _("First Received hop outside the reporter's network")
+
+
+class SourceCertainty(models.TextChoices):
+    HIGH = "high", _("High")
+    MEDIUM = "medium", _("Medium")
+    LOW = "low", _("Low")
 
 
 class Reporter(models.Model):
@@ -92,6 +122,13 @@ class AbuseReport(models.Model):
     fingerprint = models.CharField(_("fingerprint"), max_length=64, unique=True, editable=False)
     category = models.CharField(_("category"), max_length=12, choices=Category.choices)
     source_ip = models.GenericIPAddressField(_("source IP"))
+    source_rule = models.CharField(
+        _("how the source IP was found"), max_length=12, choices=SourceRule.choices, default=SourceRule.DECLARED
+    )
+    source_certainty = models.CharField(
+        _("certainty of the source IP"), max_length=6, choices=SourceCertainty.choices, default=SourceCertainty.HIGH
+    )
+    format = models.CharField(_("format"), max_length=10, choices=ReportFormat.choices, default=ReportFormat.JSON)
     occurred_at = models.DateTimeField(_("time of the incident"))
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     reported_domain = models.CharField(_("reported domain"), max_length=253, blank=True)
@@ -155,6 +192,33 @@ class RejectedReport(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.reason[:60]}"
+
+
+class MailboxMessage(models.Model):
+    """A message the mailbox feed took from an IMAP folder: taken in once, however often it is seen.
+
+    Stored in the same transaction as its reports, before the message is moved on the server: a
+    poll that dies in between finds the row next time and only moves the message.
+    """
+
+    mailbox = models.CharField(_("mailbox"), max_length=400, help_text=_("user@host/folder"))
+    uidvalidity = models.PositiveBigIntegerField(_("UIDVALIDITY"))
+    uid = models.PositiveBigIntegerField(_("UID"))
+    digest = models.CharField(_("SHA-256 of the message"), max_length=64, unique=True)
+    status = models.CharField(_("outcome"), max_length=10)
+    taken_at = models.DateTimeField(_("taken in"), default=timezone.now)
+    moved_at = models.DateTimeField(_("moved on the server"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mailbox message")
+        verbose_name_plural = _("mailbox messages")
+        ordering = ["-taken_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "uidvalidity", "uid"], name="abuse_mailbox_message_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mailbox} {self.uidvalidity}/{self.uid}: {self.status}"
 
 
 class Outcome(models.TextChoices):

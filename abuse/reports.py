@@ -18,6 +18,10 @@ class Unreadable(ValueError):
 
 @dataclass(frozen=True)
 class ReportInput:
+    """One report, from any channel and format. Built only valid: the address normalised, the time
+    aware and not in the future (else Unreadable), so no caller checks these on its own.
+    """
+
     category: str
     source_ip: str
     occurred_at: datetime
@@ -27,6 +31,13 @@ class ReportInput:
     original_headers: str = ""
     original_message_id: str = ""
     evidence: dict = field(default_factory=dict)
+    format: str = "json"  # abuse.models.ReportFormat
+    source_rule: str = "declared"  # abuse.models.SourceRule: how source_ip was found
+    source_certainty: str = "high"  # abuse.models.SourceCertainty
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "source_ip", normalise_ip(self.source_ip))
+        object.__setattr__(self, "occurred_at", check_time(self.occurred_at))
 
     def fingerprint(self) -> str:
         """Same incident, same fingerprint, whoever delivers it and however often."""

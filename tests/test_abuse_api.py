@@ -205,7 +205,7 @@ def test_a_batch_answers_each_report_in_order(api, account):
         "rejected",
         "rejected",
     ]
-    assert answer["counts"] == {"accepted": 3, "duplicate": 1, "rejected": 2}
+    assert answer["counts"] == {"accepted": 3, "duplicate": 1, "unmatched": 0, "rejected": 2}
     assert "category" in answer["results"][4]["errors"]
     assert AbuseReport.objects.count() == 3 and RejectedReport.objects.count() == 2
     assert take_in_waiting() == (3, [account.pk])
@@ -268,7 +268,7 @@ def test_a_raw_message_that_is_not_arf_is_400_and_kept(api, db):
     response = api.post(ARF, sample("not-arf.eml"), content_type="message/rfc822")
 
     assert response.status_code == 400
-    assert response.json()["reason"].startswith("Not an ARF report")
+    assert response.json()["reason"].startswith("Not a report format we read")
     assert bytes(RejectedReport.objects.get().raw) == sample("not-arf.eml")
 
 

@@ -38,7 +38,7 @@ def revoked_by_arf(account, ordinal_target: int = 1, superuser=None) -> Revocati
     backdate_addresses(account, timezone.now() - timedelta(days=30))
     for i in range(1, ordinal_target + 1):
         set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="approved")
-        result = intake.ingest_arf(fbl_report(number=i), reporter=Reporter.objects.get_or_create(name="ISP FBL")[0])
+        (result,) = intake.ingest(fbl_report(number=i), reporter=Reporter.objects.get_or_create(name="ISP FBL")[0])
         revoke(account, [AbuseReport.objects.get(pk=result.report_id)], "1 spam report")
         revocation = Revocation.objects.get(account=account, ordinal=i)
         if i < ordinal_target:
@@ -172,7 +172,7 @@ def test_the_desk_reinstates_in_the_admin_within_its_authority(account, abuse_de
 
 def _revoke_again(account) -> Revocation:
     set_desired_state(account, EgressState.ALLOWED, source=EgressSource.STAFF, reason="ok")
-    result = intake.ingest_arf(fbl_report(number=99), reporter=None)
+    (result,) = intake.ingest(fbl_report(number=99), reporter=None)
     revoke(account, [AbuseReport.objects.get(pk=result.report_id)], "again")
     return Revocation.objects.get(account=account, state=RevocationState.ACTIVE)
 
@@ -191,7 +191,7 @@ def _revoke_again(account) -> Revocation:
 )
 def test_the_desk_lists_everything(abuse_desk, account, url):
     revoked_by_arf(account)
-    intake.ingest_arf(sample("not-arf.eml"), reporter=None)
+    intake.ingest(sample("not-arf.eml"), reporter=None)
 
     assert staff_client(abuse_desk).get(url).status_code == 200
 
@@ -210,7 +210,7 @@ def test_a_report_links_to_its_accounts_timeline(abuse_desk, account):
 @pytest.mark.parametrize("model", ["abuseevent", "policydecision", "revocation", "rejectedreport"])
 def test_the_audit_trail_is_append_only_even_for_superusers(superuser, account, model):
     revoked_by_arf(account)
-    intake.ingest_arf(sample("not-arf.eml"), reporter=None)
+    intake.ingest(sample("not-arf.eml"), reporter=None)
     row = {"abuseevent": AbuseEvent, "policydecision": PolicyDecision, "revocation": Revocation}.get(model)
     pk = row.objects.first().pk if row else 1
     admin = staff_client(superuser)

@@ -11,10 +11,15 @@ from abuse.models import Reporter
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Take in ARF abuse reports (RFC 5965) from .eml files, mboxes or Maildirs.")
+    help = gettext_lazy(
+        "Take in abuse reports (ARF, X-ARF, Microsoft, SpamCop, Spamhaus, XARF v4) from .eml files, "
+        "mboxes, Maildirs or .json XARF files."
+    )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("files", nargs="+", type=Path, help=gettext_lazy("An .eml file, an mbox or a Maildir."))
+        parser.add_argument(
+            "files", nargs="+", type=Path, help=gettext_lazy("An .eml file, an mbox, a Maildir or a .json XARF file.")
+        )
         parser.add_argument("--json", action="store_true", help=gettext_lazy("Print one JSON object per message."))
         parser.add_argument(
             "--reporter",
@@ -29,7 +34,8 @@ class Command(BaseCommand):
         reporter, _created = Reporter.objects.get_or_create(name=options["reporter"])
         for path in options["files"]:
             for label, raw in messages_in(path):
-                self._print(label, intake.ingest_arf(raw, reporter=reporter), options["json"])
+                for result in intake.ingest(raw, reporter=reporter):
+                    self._print(label, result, options["json"])
 
     def _print(self, label: str, result: intake.Result, as_json: bool) -> None:
         if as_json:
