@@ -42,6 +42,20 @@ class TrickRelay(ClosedRelay):
         return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
 
 
+class RefusesEverySender(OpenRelay):
+    """Would relay, but refuses every MAIL FROM: no relay attempt ever happens, so nothing can be concluded."""
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        return "501 5.1.7 Bad sender address syntax"
+
+
+class Greylisting(ClosedRelay):
+    """Answers every foreign recipient as a greylisting policy does, before deciding about relaying."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return f"450 4.2.0 <{address}>: Recipient address rejected: Greylisted for 120 seconds"
+
+
 def _refuse_everyone(server, session, envelope, mechanism, auth_data) -> AuthResult:
     return AuthResult(success=False, handled=False)
 

@@ -11,7 +11,9 @@ from tests.check_fixtures import make_subject
 from tests.loopback import free_port
 from tests.smtp_servers import (
     ClosedRelay,
+    Greylisting,
     OpenRelay,
+    RefusesEverySender,
     TrickRelay,
     dropper,
     raw_server,
@@ -173,3 +175,37 @@ def test_probe_relay_command_refuses_internal_hosts(settings, host):
 def test_probe_relay_command_refuses_a_bad_port():
     with pytest.raises(CommandError, match="--port"):
         call_command("probe_relay", "127.0.0.1", "--port", "70000")
+
+
+def test_a_refused_sender_is_neither_refusal_nor_acceptance(settings):
+    with smtp_server(RefusesEverySender()) as port:
+        outcome = run_check(settings, port)
+    evidence = outcome.evidence
+    assert evidence["verdict"] == relay_probe.INCONCLUSIVE
+    assert {a["outcome"] for a in evidence["attempts"]} == {"sender_refused"}
+    assert not any(line.startswith("C: RCPT") for line in evidence["transcript"])
+    assert outcome.verdict == Verdict.ERROR
+    assert "refused every sender" in outcome.summary
+
+
+def test_greylisting_is_inconclusive_and_says_when_to_rerun(settings):
+    settings.PORTAL_CHECK_RERUN_INTERVAL = 60
+    with smtp_server(Greylisting()) as port:
+        outcome = run_check(settings, port)
+    assert outcome.evidence["verdict"] == relay_probe.INCONCLUSIVE
+    assert outcome.verdict == Verdict.ERROR
+    assert "temporary refusal" in outcome.summary
+    assert "in 2 minutes" in outcome.summary  # the server asked for 120 seconds, longer than the re-run interval
+
+
+def test_the_matrix_has_nmaps_sixteen_forms_with_the_server_name_and_the_literal(settings):
+    with smtp_server(ClosedRelay()) as port:
+        outcome = run_check(settings, port)
+    attempts = outcome.evidence["attempts"]
+    assert len(attempts) == 16
+    recipients = {a["recipient"] for a in attempts}
+    assert "relay-test%example.net@mail.acme-mail.example.org" in recipients  # the server's own name (banner)
+    assert "example.net!relay-test@[127.0.0.1]" in recipients
+    assert "@[127.0.0.1]:relay-test@example.net" in recipients
+    assert outcome.evidence["decided_by"] == 0
+    assert "“550 5.7.1 Relaying denied” to <relay-test@example.net>" in outcome.summary

@@ -36,10 +36,13 @@ class Reply:
 class SmtpSession:
     """One connection to one address; every command and reply goes into `transcript`."""
 
-    def __init__(self, ip: str, port: int, *, timeout: float, deadline: Deadline) -> None:
+    def __init__(
+        self, ip: str, port: int, *, timeout: float, deadline: Deadline, transcript: list[str] | None = None
+    ) -> None:
         self.timeout = timeout
         self.deadline = deadline
-        self.transcript: list[str] = []
+        # A caller that reconnects passes the same list, so the transcript covers every connection.
+        self.transcript: list[str] = [] if transcript is None else transcript
         self.tls: dict | None = None
         self.sock = socket.create_connection((ip, port), timeout=deadline.cap(timeout))
         self.reader = self.sock.makefile("rb")

@@ -29,15 +29,21 @@ class Command(BaseCommand):
         if as_json:
             self.stdout.write(json.dumps({"host": host, **report.as_dict()}, ensure_ascii=False, indent=2))
             return
-        self.stdout.write(f"{host} ({ip}) port {port}: {report.verdict}")
+        self.stdout.write(f"{host} ({ip}) port {port}: {report.verdict} ({report.reason})")
         self.stdout.write(f"banner: {report.banner or '-'}  STARTTLS: {'yes' if report.starttls else 'no'}")
         if report.auth_before_tls:
             self.stdout.write(f"AUTH before TLS: {' '.join(report.auth_before_tls)}")
         if report.error:
             self.stdout.write(f"stopped: {report.error}")
-        for attempt in report.attempts:
-            mark = "ACCEPTED" if attempt.accepted else "refused"
-            self.stdout.write(f"  {mark:8} <{attempt.sender}> -> <{attempt.recipient}>: {attempt.code} {attempt.reply}")
+        for number, attempt in enumerate(report.attempts):
+            where = "TLS" if attempt.tls else "   "
+            decided = "*" if number == report.decided_by else " "
+            self.stdout.write(
+                f"{decided} {where} {attempt.outcome:14} <{attempt.sender}> -> <{attempt.recipient}>: "
+                f"{attempt.code} {attempt.reply}"
+            )
+        if report.decided_by is not None:
+            self.stdout.write("* decided the verdict")
 
 
 def _guarded(host: str) -> str:
