@@ -6,13 +6,12 @@ Their deployments come from the `deploy` fixture (tests/live_fixtures.py).
 
 import re
 
-import pytest
-
 from tests.live_services import missing_for_stack, wait_for
 from tests.live_stack import Client
+from tests.parts import missing
 
 MISSING = missing_for_stack()
-live = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
+live = missing(MISSING)
 
 APPROVED_MESSAGE = "port 25 is being opened"
 CHANGE_ROW = re.compile(r"/admin/egress/egresschange/(\d+)/change/")

@@ -19,10 +19,19 @@ def in_ci() -> bool:
 def missing(reason: str | None) -> pytest.MarkDecorator:
     """A mark for tests that need a part: `reason` says what is missing and how to get it, or None."""
     if reason is None:
-        return pytest.mark.usefixtures()
+        return pytest.mark.skipif(False, reason="")  # a mark that does nothing (a bare usefixtures() warns)
     if in_ci():
         return pytest.mark.part_missing(reason=reason)
     return pytest.mark.skip(reason=reason)
+
+
+def require(reason: str | None) -> None:
+    """Inside a test or a fixture, where a mark cannot go: stop if a part is missing (fail in CI, skip elsewhere)."""
+    if reason is None:
+        return
+    if in_ci():
+        pytest.fail(f"a part this test needs is missing in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def fail_if_part_missing(item: pytest.Item) -> None:
@@ -41,6 +50,17 @@ def need_commands(commands: Iterable[str], install: str) -> str | None:
 def need_env(*names: str, what: str) -> str | None:
     absent = [n for n in names if not os.environ.get(n)]
     return f"needs {what} ({', '.join(absent)}; scripts/test sets them)" if absent else None
+
+
+def need_postgres(what: str) -> str | None:
+    """PostgreSQL as the tests' database (scripts/test starts one and points DATABASE_URL at it)."""
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        return None
+    return f"needs PostgreSQL for {what} (DATABASE_URL; scripts/test starts one)"
+
+
+def need_redis() -> str | None:
+    return need_env("PORTAL_REDIS_URL", what="the Redis that scripts/test starts")
 
 
 def need_root(what: str) -> str | None:

@@ -6,12 +6,13 @@ engine is needed. `.env.example` must document every variable settings.py reads.
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.parts import need_commands, require
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -22,10 +23,8 @@ ENV_READ = re.compile(r"""\benv\.[a-z_]+\(\s*["']([A-Z][A-Z0-9_]*)["']""")
 
 
 def _docker_compose() -> str:
-    path = shutil.which("docker-compose")
-    if path is None:
-        pytest.skip("docker-compose is not installed (scripts/test installs Debian's docker-compose)")
-    return path
+    require(need_commands(["docker-compose"], "Debian: docker-compose; scripts/test installs it"))
+    return "docker-compose"
 
 
 def _compose_config(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -22,14 +22,12 @@ from egress.services import set_desired_state
 from tests.conftest import CUSTOMER_IPS, make_customer
 from tests.egress_support import API_TOKEN, FakeNetworkAPI
 from tests.loopback import free_port
+from tests.parts import first_missing, missing, need_postgres, need_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = [
-    pytest.mark.skipif(
-        not os.environ.get("PORTAL_REDIS_URL") or not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-        reason="needs the Redis broker and PostgreSQL that scripts/test starts (PORTAL_REDIS_URL, DATABASE_URL)",
-    ),
+    missing(first_missing(need_redis(), need_postgres("a database the worker shares"))),
     pytest.mark.django_db(transaction=True),
 ]
 

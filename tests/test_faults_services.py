@@ -145,7 +145,7 @@ def test_postgres_restarted_under_load_loses_no_decision_and_the_portal_recovers
                 log.append((kind, started, response.status_code, None))
                 if kind == "file" and response.status_code == 201:
                     filed[response.json()["id"]] = customer["account"]
-            time.sleep(random.uniform(0.05, 0.2))
+            stop.wait(random.uniform(0.05, 0.2))  # a customer's pause between calls
 
     def reviewer_loop() -> None:
         """Approve, and read the page the browser is sent back to; after an error, try again later."""
@@ -171,16 +171,22 @@ def test_postgres_restarted_under_load_loses_no_decision_and_the_portal_recovers
                 approved.append(request_id)
             else:
                 queue.append(request_id)
-            time.sleep(0.3)
+            stop.wait(0.3)  # the reviewer's pause
+
+    def answered_since(moment: float) -> int:
+        return sum(1 for _kind, started, status, _id in log if started > moment and 0 < status < 500)
 
     with ThreadPoolExecutor(5) as pool:
         jobs = [pool.submit(customer_loop) for _ in range(4)] + [pool.submit(reviewer_loop)]
-        time.sleep(1.5)
-        restart_started = time.monotonic()
-        cluster.postgres.restart()  # pg_ctl restart -m fast: every session cut, back on the same port
-        restart_done = time.monotonic()
-        time.sleep(4)
-        stop.set()
+        try:
+            wait_for(lambda: answered_since(0) >= 10, 60, portal.output)  # the load is on
+            restart_started = time.monotonic()
+            cluster.postgres.restart()  # pg_ctl restart -m fast: every session cut, back on the same port
+            restart_done = time.monotonic()
+            # Enough work answered once the database was back, and enough decisions, before stopping.
+            wait_for(lambda: answered_since(restart_done + 1) >= 10 and len(approved) >= 3, 120, portal.output)
+        finally:
+            stop.set()
         for job in jobs:
             job.result()
 

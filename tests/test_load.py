@@ -15,11 +15,11 @@ import os
 import pytest
 
 from tests.live_services import ROOT, missing_for_stack
-from tests.live_stack import http_status
 from tests.load_run import audit_load, figures_table, load_figures, pipeline_figures, run_load, settle
+from tests.parts import missing
 
 MISSING = missing_for_stack()
-pytestmark = [pytest.mark.skipif(MISSING is not None, reason=MISSING or ""), pytest.mark.slow]
+pytestmark = [missing(MISSING), pytest.mark.slow]
 
 FILERS = 160  # accounts that may file (one request each); more than a run uses
 REPORTED = 20  # accounts the reporters complain about (they never file)
@@ -32,9 +32,7 @@ def test_load_answers_without_errors_and_loses_no_write(cluster, check_zone):
     try:
         portal.start_web(workers=2, threads=4)
         portal.start_worker("load", concurrency=2)
-        # The abuse reporters' API, if this build has it (404 otherwise: the run goes on without them).
-        abuse = http_status(portal.url + "/api/v1/abuse/reports/") not in (404, None)
-        data = portal.seed(customers=FILERS + REPORTED, reviewers=2, reporters=1 if abuse else 0)
+        data = portal.seed(customers=FILERS + REPORTED, reviewers=2, reporters=1)
         recorded = run_load(portal, data, filers=FILERS, users=USERS, spawn_rate=10, seconds=SECONDS)
         drained = settle(portal)
 
@@ -50,7 +48,7 @@ def test_load_answers_without_errors_and_loses_no_write(cluster, check_zone):
 
         # The load really happened, with every kind of user.
         assert figures["filed"] >= 20 and figures["approved"] >= 5, figures
-        assert not abuse or figures["abuse_reports"] >= 10, figures
+        assert figures["abuse_reports"] >= 10, figures
         audit = audit_load(portal, data, recorded)
         # No 5xx, and no other error: every answer was the one a working portal gives.
         assert audit["errors"] == []

@@ -15,24 +15,20 @@ from requests_app.check_flow import subject_key
 from requests_app.models import Status, UnblockRequest
 from requests_app.services import submit_request
 from tests.conftest import answers
+from tests.parts import first_missing, missing, need_postgres, need_redis
 from tests.smtp_servers import LOCAL_DOMAIN, SERVER_NAME, ClosedRelay, smtp_server
 from verification.models import CheckRun, ResultStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = [
-    pytest.mark.skipif(
-        not os.environ.get("PORTAL_REDIS_URL"),
-        reason="needs Redis and PostgreSQL: run under scripts/test, which starts both and exports PORTAL_REDIS_URL",
-    ),
+    missing(first_missing(need_redis(), need_postgres("a database the worker shares"))),
     pytest.mark.usefixtures("checks_env"),
 ]
 
 
 def _database_url() -> str:
     db = connection.settings_dict
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("the worker needs a database it can share: PostgreSQL (DATABASE_URL) under scripts/test")
     user, password = quote(db["USER"], safe=""), quote(db["PASSWORD"], safe="")
     return f"postgres://{user}:{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 

@@ -9,13 +9,13 @@ from django.db import connection
 from egress.models import EgressDecision
 from requests_app import review
 from requests_app.models import Status, UnblockRequest
+from tests.parts import missing, need_postgres
 from tests.review_fixtures import awaiting
 
 
+@missing(need_postgres("row locks"))
 @pytest.mark.django_db(transaction=True)
 def test_approve_and_reject_race_has_one_winner(customer, reviewer, second_reviewer):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL; scripts/test runs this on PostgreSQL")
     request = awaiting(customer.membership.account, customer)
     barrier = threading.Barrier(2)
     outcomes: dict[str, str] = {}

@@ -9,6 +9,7 @@ from egress.models import AccountEgress, EgressSource, EgressState
 from requests_app.models import Status, UnblockRequest
 from requests_app.services import RequestNotAllowed, submit_request, withdraw_request
 from tests.conftest import answers
+from tests.parts import missing, need_postgres
 
 
 def test_submission_stores_answers_and_a_first_event(account, customer):
@@ -51,10 +52,9 @@ def test_database_refuses_two_open_requests_even_without_the_service(account, cu
         )
 
 
+@missing(need_postgres("row locks"))
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_submissions_file_exactly_one(customer):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL; scripts/test runs this on PostgreSQL")
     account = customer.membership.account
     barrier = threading.Barrier(4)
     outcomes = []
