@@ -72,6 +72,8 @@ class PortalJsonFormatter(JsonFormatter):
     a client's data: the request object (its query string) and a task's arguments and return value."""
 
     def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("fmt", "%(levelname)s %(name)s %(message)s")
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
         kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, "request", "data"])
         kwargs.setdefault("timestamp", True)
         super().__init__(*args, **kwargs)
