@@ -101,10 +101,11 @@ class Account(models.Model):
 
     def missing_verifications(self) -> list[str]:
         """What the customer still has to complete before a reviewer can approve."""
+        required = settings.PORTAL_REQUIRED_VERIFICATIONS
         missing = []
-        if not self.identity_verified:
+        if "identity" in required and not self.identity_verified:
             missing.append(str(_("identity verification")))
-        if not self.payment_verified:
+        if "payment" in required and not self.payment_verified:
             missing.append(str(_("payment method verification")))
         return missing
 

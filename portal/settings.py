@@ -269,6 +269,10 @@ PORTAL_MAX_TEMPLATE_BYTES = env.int("PORTAL_MAX_TEMPLATE_BYTES", default=100_000
 # Review: where links in mail point, when two reviewers must approve, when "checking" is stuck.
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 PORTAL_FOUR_EYES_VOLUME = env.int("PORTAL_FOUR_EYES_VOLUME", default=10_000)
+# Verifications an account must complete before a reviewer may approve (identity, payment), and the
+# provider's control-panel page where the customer completes them.
+PORTAL_REQUIRED_VERIFICATIONS = env.list("PORTAL_REQUIRED_VERIFICATIONS", default=["identity", "payment"])
+PORTAL_VERIFICATION_URL = env.str("PORTAL_VERIFICATION_URL", default="")
 PORTAL_STUCK_CHECKING_MINUTES = env.int("PORTAL_STUCK_CHECKING_MINUTES", default=30)
 # Auto-decision policy, off by default: approve low-volume, non-marketing requests whose checks
 # all passed, on accounts with identity and payment verified. Staff can reverse it.

@@ -1,21 +1,19 @@
 """The review queue and the one page a reviewer decides on."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
-from accounts.models import User
 from portal.read_only_admin import ReadOnlyAdmin
-from requests_app import check_flow, review, review_forms
+from requests_app import review, review_pages
 from requests_app.dashboard import review_dashboard
 from requests_app.models import ReasonTemplate, RequestEvent, UnblockRequest
 from requests_app.queue_filters import CheckFailuresFilter, QueueFilter, RiskBandFilter
@@ -151,14 +149,9 @@ class UnblockRequestAdmin(admin.ModelAdmin):
         context = {
             **review_context(unblock_request),
             "can_review": request.user.has_perm(REVIEW_PERMISSION),
-            "expected_status": unblock_request.status,
+            "actions_open": review_pages.offered_actions(unblock_request),
             "four_eyes": review.needs_four_eyes(unblock_request),
-            "approve_form": review_forms.ApproveForm(initial={"expected_status": unblock_request.status}),
-            "reject_form": review_forms.RejectForm(initial={"expected_status": unblock_request.status}),
-            "ask_form": review_forms.AskForm(initial={"expected_status": unblock_request.status}),
-            "withdraw_form": review_forms.WithdrawForm(initial={"expected_status": unblock_request.status}),
-            "reverse_form": review_forms.ReverseForm(),
-            "assign_form": review_forms.AssignForm(initial={"assignee": unblock_request.assignee_id}),
+            "missing_verifications": unblock_request.account.missing_verifications(),
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, context)
@@ -181,85 +174,6 @@ class UnblockRequestAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/requests_app/dashboard.html", context)
 
     def review_action(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
-        return _review_action(request, pk, action)
-
-
-def _rerun(pk: int, user: User) -> None:
-    try:
-        check_flow.rerun_checks(UnblockRequest.objects.get(pk=pk), user, by_staff=True)
-    except check_flow.RerunNotAllowed as exc:
-        raise review.ReviewConflict(str(exc)) from exc
-
-
-@require_POST
-def _review_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """One reviewer button: check the permission and the form, call the review service, say what happened."""
-    if not request.user.has_perm(REVIEW_PERMISSION):
-        raise PermissionDenied
-    get_object_or_404(UnblockRequest, pk=pk)
-    back = HttpResponseRedirect(reverse("admin:requests_app_unblockrequest_change", args=[pk]))
-    handlers = {
-        "take": (None, lambda data: review.assign(pk, request.user, request.user), _("You took this request.")),
-        "assign": (
-            review_forms.AssignForm,
-            lambda data: review.assign(pk, request.user, data["assignee"]),
-            _("Assignment saved."),
-        ),
-        "approve": (
-            review_forms.ApproveForm,
-            lambda data: review.approve(pk, request.user, expected_status=data["expected_status"], note=data["note"]),
-            None,
-        ),
-        "reject": (
-            review_forms.RejectForm,
-            lambda data: review.reject(
-                pk, request.user, expected_status=data["expected_status"], reason=data["reason"], text=data["text"]
-            ),
-            _("Rejected; the customer is told why."),
-        ),
-        "ask": (
-            review_forms.AskForm,
-            lambda data: review.ask_for_information(
-                pk, request.user, expected_status=data["expected_status"], question=data["question"]
-            ),
-            _("Question sent; the request waits on the customer."),
-        ),
-        "withdraw": (
-            review_forms.WithdrawForm,
-            lambda data: review.withdraw_for_customer(
-                pk, request.user, expected_status=data["expected_status"], note=data["note"]
-            ),
-            _("Withdrawn for the customer."),
-        ),
-        "rerun": (None, lambda data: _rerun(pk, request.user), _("Checks queued again.")),
-        "reverse": (
-            review_forms.ReverseForm,
-            lambda data: review.reverse_auto_approval(pk, request.user, reason=data["reason"]),
-            _("Automatic approval reversed; port 25 is being closed."),
-        ),
-    }
-    if action not in handlers:
-        raise PermissionDenied
-    form_class, apply, done = handlers[action]
-    data = {}
-    if form_class is not None:
-        form = form_class(request.POST)
-        if not form.is_valid():
-            for field, errors in form.errors.items():
-                label = form.fields[field].label if field in form.fields else ""
-                messages.error(request, f"{label}: {' '.join(errors)}")
-            return back
-        data = form.cleaned_data
-    try:
-        result = apply(data)
-    except review.ReviewConflict as exc:
-        messages.error(request, str(exc))
-        return back
-    if action == "approve":
-        done = (
-            _("Approved: port 25 is being opened for the account.")
-            if result
-            else _("Your approval is recorded; a second reviewer must approve too.")
-        )
-    messages.success(request, done)
-    return back
+        if not request.user.has_perm(REVIEW_PERMISSION):
+            raise PermissionDenied
+        return review_pages.action_page(self, request, pk, action)

@@ -69,14 +69,45 @@ def assign(request_id: int, reviewer: User, assignee: User | None) -> UnblockReq
     return request
 
 
+def _check_verifications(request: UnblockRequest, reviewer: User | None, override: str) -> None:
+    """A required verification the account lacks stops the approval, unless a superuser overrides it with a reason."""
+    missing = request.account.missing_verifications()
+    if not missing:
+        return
+    if not override.strip():
+        raise ReviewConflict(
+            _("The account still lacks %(missing)s; it cannot be approved until the customer completes it.")
+            % {"missing": _(" and ").join(missing)}
+        )
+    if reviewer is None or not reviewer.is_superuser:
+        raise ReviewConflict(_("Only a superuser may approve without the required verifications."))
+    RequestEvent.objects.create(
+        request=request,
+        actor=reviewer,
+        kind=RequestEvent.Kind.NOTE,
+        message=_("Approved without %(missing)s: %(why)s")
+        % {"missing": _(" and ").join(missing), "why": override.strip()},
+    )
+
+
 @transaction.atomic
 def approve(
-    request_id: int, reviewer: User | None, *, expected_status: str, note: str = "", auto: bool = False
+    request_id: int,
+    reviewer: User | None,
+    *,
+    expected_status: str,
+    note: str = "",
+    auto: bool = False,
+    override: str = "",
 ) -> bool:
-    """Approve, or record the first of two approvals. Returns True once port 25 is opened."""
+    """Approve, or record the first of two approvals. Returns True once port 25 is opened.
+
+    `override` is a superuser's reason to approve although a required verification is missing.
+    """
     request = _locked(request_id, expected_status)
     if request.status != Status.AWAITING_REVIEW:
         raise ReviewConflict(_("Only a request awaiting review can be approved."))
+    _check_verifications(request, reviewer, override)
     if needs_four_eyes(request) and not auto:
         if request.approvals.filter(reviewer=reviewer).exists():
             raise ReviewConflict(_("You approved this request already; a second reviewer must approve it too."))

@@ -12,8 +12,22 @@ class ReviewForm(forms.Form):
     expected_status = forms.ChoiceField(choices=Status.choices, widget=forms.HiddenInput)
 
 
+class ConfirmForm(forms.Form):
+    """An action with nothing to fill in: the page itself is the confirmation."""
+
+
 class ApproveForm(ReviewForm):
     note = forms.CharField(label=_("Note to the customer (optional)"), required=False, widget=forms.Textarea)
+
+    def __init__(self, *args, user=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if user is not None and user.is_superuser:
+            self.fields["override"] = forms.CharField(
+                label=_("Approve although a required verification is missing, because (superusers only)"),
+                required=False,
+                widget=forms.Textarea,
+                help_text=_("Leave empty unless you mean it; the reason is recorded on the request's timeline."),
+            )
 
 
 class RejectForm(ReviewForm):

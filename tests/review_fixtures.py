@@ -44,7 +44,17 @@ def abuse_desk(django_user_model):
     return staff_in(django_user_model, "abe@provider.test", ABUSE_DESK)
 
 
-def awaiting(account: Account, customer: User, **overrides: object) -> UnblockRequest:
+def verify(account: Account) -> Account:
+    """Identity and payment method verified, as the provider's control panel would record them."""
+    account.record_verification("identity", None)
+    account.record_verification("payment", None)
+    return account
+
+
+def awaiting(account: Account, customer: User, *, verified: bool = True, **overrides: object) -> UnblockRequest:
+    """A request in the review queue; its account verified unless told otherwise, so it can be approved."""
+    if verified:
+        verify(account)
     request = submit_request(account, customer, answers(**overrides))
     return transition(request.pk, Status.AWAITING_REVIEW, actor=None, message="checks done")
 
@@ -56,6 +66,7 @@ def awaiting_request(account, customer):
 
 @pytest.fixture
 def marketing_request(account, customer):
+    verify(account)
     request = submit_request(account, customer, marketing_answers())
     return transition(request.pk, Status.AWAITING_REVIEW, actor=None)
 

@@ -58,10 +58,7 @@ def test_policy_approves_a_clean_small_request_and_says_why(policy_on, verified_
     ],
 )
 def test_policy_leaves_anything_else_to_a_person(policy_on, account, customer, statuses, overrides, verify):
-    if verify:
-        account.record_verification("identity", None)
-        account.record_verification("payment", None)
-    request = awaiting(account, customer, **overrides)
+    request = awaiting(account, customer, verified=verify, **overrides)
     assert not decide(request, finished_run(request, statuses))
     request.refresh_from_db()
     assert request.status == Status.AWAITING_REVIEW

@@ -22,7 +22,12 @@ def act(client, request, action, **data):
 
 
 def page_messages(response) -> str:
-    return " ".join(str(m) for m in response.context["messages"])
+    """What the reviewer is told: the admin's messages, and the errors of an action page shown again."""
+    texts = [str(m) for m in response.context["messages"]]
+    form = response.context.get("form")
+    if form is not None:
+        texts += [str(e) for errors in form.errors.values() for e in errors]
+    return " ".join(texts)
 
 
 def test_approval_opens_port_25_for_the_account_and_mails_the_customer(client, reviewer, awaiting_request):
@@ -178,10 +183,11 @@ def test_reviewers_cannot_edit_what_the_customer_entered(client, reviewer, await
     assert awaiting_request.company_name == "Acme"
 
 
-def test_review_page_shows_profile_timeline_and_conversation(client, reviewer, awaiting_request):
+def test_review_page_shows_profile_timeline_and_conversation(client, reviewer, account, customer):
+    request = awaiting(account, customer, verified=False)
     client.force_login(reviewer)
-    act(client, awaiting_request, "ask", question="What is <b>your</b> MTA?")
-    body = client.get(reverse("admin:requests_app_unblockrequest_change", args=[awaiting_request.pk])).content.decode()
+    act(client, request, "ask", question="What is <b>your</b> MTA?")
+    body = client.get(reverse("admin:requests_app_unblockrequest_change", args=[request.pk])).content.decode()
     assert "198.51.100.7" in body
     assert "not verified" in body
     assert "What is &lt;b&gt;your&lt;/b&gt; MTA?" in body

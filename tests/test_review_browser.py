@@ -17,6 +17,7 @@ def test_reviewer_asks_customer_answers_reviewer_approves(browser, page, live_se
     page.goto("/admin/")
     page.get_by_role("link", name="Review queue").click()
     page.get_by_role("link", name="Initrode").click()
+    page.get_by_role("link", name="Ask the customer").click()
     page.get_by_label("Question for the customer").fill("Which host names will send mail?")
     page.get_by_role("button", name="Ask the customer").click()
     expect(page.get_by_text("Question sent; the request waits on the customer.")).to_be_visible()
@@ -32,6 +33,7 @@ def test_reviewer_asks_customer_answers_reviewer_approves(browser, page, live_se
     page.goto("/admin/requests_app/unblockrequest/")
     page.get_by_role("link", name="Initrode").click()
     expect(page.get_by_text("Only mail.example.com.")).to_be_visible()
+    page.get_by_role("link", name="Approve and open port 25").click()
     page.get_by_role("button", name="Approve and open port 25").click()
     expect(page.get_by_text("Approved: port 25 is being opened")).to_be_visible()
 
