@@ -57,8 +57,10 @@ def domain_of(name: str) -> str:
     return (_suffixes().privatesuffix(host) or "") if host else ""
 
 
-def declared(ip: str) -> Sender:
-    return Sender(normalise_ip(ip), SourceRule.DECLARED, SourceCertainty.HIGH, "")
+def declared(value: str) -> Sender:
+    """The address a reporter states, also when a host name or comment follows it ("1.2.3.4 (mx.example)")."""
+    token = value.split()[0].rstrip(",;") if value.split() else value
+    return Sender(normalise_ip(token), SourceRule.DECLARED, SourceCertainty.HIGH, "")
 
 
 def hops(received: list[str]) -> list[Hop]:
