@@ -48,6 +48,11 @@ class AccountEgress(models.Model):
     def __str__(self) -> str:
         return f"{self.account}: {self.get_desired_display()}"
 
+    @property
+    def revoked_for_abuse(self) -> bool:
+        """Closed because of abuse: the customer is told "revoked", and the checks count it against the account."""
+        return self.desired == EgressState.BLOCKED and self.source == EgressSource.ABUSE
+
 
 class EgressDecision(models.Model):
     """One decision about an account's port 25. Append-only: nothing updates or deletes these rows."""
@@ -121,6 +126,7 @@ class EgressTarget(models.Model):
     # Cumulative, for the operator's metrics (portal_egress_drift_repaired_total): never reset.
     repaired_total = models.PositiveBigIntegerField(_("addresses repaired by reconciliations"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
+    traffic_read_at = models.DateTimeField(_("counters last read"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("enforcement target")
@@ -142,3 +148,98 @@ class SimulatedAllowance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target}: {self.ip}"
+
+
+class SimulatedTraffic(models.Model):
+    """The `simulated` backend's counters: what its firewall would have counted for an address."""
+
+    target = models.CharField(max_length=100)
+    ip = models.GenericIPAddressField()
+    connections = models.PositiveBigIntegerField(default=0)
+    blocked = models.PositiveBigIntegerField(default=0)
+    over_rate = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["target", "ip"], name="one_traffic_row_per_target_ip")]
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.ip}"
+
+
+class CounterKind(models.TextChoices):
+    CONNECTIONS = "connections", _("New connections")
+    BLOCKED = "blocked", _("Blocked attempts")
+
+
+class TrafficReading(models.Model):
+    """The last cumulative counter read from a target for an address: the base of the next delta.
+
+    Only counters that moved are written; an address a target no longer reports is forgotten.
+    """
+
+    target = models.CharField(max_length=100)
+    kind = models.CharField(max_length=11, choices=CounterKind.choices)
+    ip = models.GenericIPAddressField()
+    value = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["target", "kind", "ip"], name="one_reading_per_counter")]
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.ip} {self.kind} {self.value}"
+
+
+class BucketSize(models.TextChoices):
+    MINUTE = "minute", _("Minute")
+    HOUR = "hour", _("Hour")
+    DAY = "day", _("Day")
+
+
+class TrafficCount(models.Model):
+    """tcp/25 traffic of one address through one target in one time bucket (UTC).
+
+    Written only for addresses that did something in the bucket; idle accounts cost nothing.
+    """
+
+    size = models.CharField(_("bucket"), max_length=6, choices=BucketSize.choices)
+    start = models.DateTimeField(_("from"))
+    target = models.CharField(_("target"), max_length=100)
+    ip = models.GenericIPAddressField(_("address"))
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="traffic_counts"
+    )  # who held the address when it was counted
+    connections = models.PositiveBigIntegerField(_("new connections"), default=0)
+    blocked = models.PositiveBigIntegerField(_("blocked attempts"), default=0)
+    over_rate = models.PositiveIntegerField(_("over-rate events"), default=0)
+
+    class Meta:
+        verbose_name = _("traffic count")
+        verbose_name_plural = _("traffic counts")
+        constraints = [
+            models.UniqueConstraint(fields=["size", "start", "target", "ip"], name="one_count_per_bucket")
+        ]
+        indexes = [models.Index(fields=["account", "size", "start"], name="traffic_by_account")]
+
+    def __str__(self) -> str:
+        return f"{self.ip} {self.size} {self.start:%Y-%m-%d %H:%M}"
+
+
+class TrafficEvent(models.Model):
+    """A source a target saw over the kernel-side rate: evidence for the policy that weighs it."""
+
+    target = models.CharField(_("target"), max_length=100)
+    ip = models.GenericIPAddressField(_("address"))
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="traffic_events"
+    )
+    observed_at = models.DateTimeField(_("observed"), default=timezone.now)
+    connections = models.PositiveBigIntegerField(_("new connections in its minute"), default=0)
+
+    class Meta:
+        verbose_name = _("over-rate event")
+        verbose_name_plural = _("over-rate events")
+        ordering = ["-observed_at", "-id"]
+        indexes = [models.Index(fields=["target", "ip", "observed_at"], name="traffic_event_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.ip} over rate at {self.observed_at:%Y-%m-%d %H:%M}"

@@ -1,13 +1,22 @@
 """Reads of the egress state: desired (the database), owed (the outbox) and actual (the targets)."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Account, ServerAddress
 from egress.adapters import EgressError
-from egress.models import AccountEgress, ChangeStatus, EgressChange, EgressDecision, EgressSource, EgressState
+from egress.models import (
+    AccountEgress,
+    ChangeStatus,
+    EgressChange,
+    EgressDecision,
+    EgressSource,
+    EgressState,
+    TrafficCount,
+)
 from egress.targets import adapter_for, target_names
 
 OPEN = (ChangeStatus.PENDING, ChangeStatus.FAILED)
@@ -105,3 +114,13 @@ def egress_report(account: Account) -> dict:
             for change in open_changes(account)
         ],
     }
+
+
+def traffic_of(account: Account, *, since: datetime, size: str) -> QuerySet[TrafficCount]:
+    """The account's tcp/25 traffic per address and bucket from `since`, targets summed per address."""
+    counts = TrafficCount.objects.filter(account=account, size=size, start__gte=since)
+    return (
+        counts.values("start", "ip")
+        .annotate(connections=Sum("connections"), blocked=Sum("blocked"), over_rate=Sum("over_rate"))
+        .order_by("start", "ip")
+    )

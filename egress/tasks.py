@@ -2,8 +2,9 @@
 
 from celery import shared_task
 
-from egress import outbox, reconcile
+from egress import outbox, reconcile, traffic
 from egress.selectors import targets_with_due_changes
+from egress.signals import traffic_observed
 from egress.targets import target_names
 
 
@@ -36,3 +37,12 @@ def reconcile_all() -> None:
 @shared_task
 def reconcile_target(target: str) -> dict:
     return reconcile.reconcile(target).as_dict()
+
+
+@shared_task
+def collect_traffic() -> dict:
+    """Read every target's tcp/25 counters into the time series (beat, every PORTAL_TRAFFIC_INTERVAL)."""
+    collected = traffic.collect()
+    if collected.events:
+        traffic_observed.send(sender=None, event_ids=collected.events)
+    return {"addresses": collected.addresses, "events": len(collected.events), "errors": collected.errors}

@@ -57,6 +57,9 @@ class FakeNetworkAPI:
 
     def __init__(self) -> None:
         self.allowed: set[str] = set()
+        self.connections: dict[str, int] = {}  # the traffic counters it reports
+        self.blocked: dict[str, int] = {}
+        self.over_rate: set[str] = set()
         self.calls: list[Call] = []
         self.effects: list[str] = []  # keys whose change took effect, in order
         self.hanging = threading.Event()  # set while a request is held by `hang()`
@@ -89,6 +92,17 @@ class FakeNetworkAPI:
     def hang(self) -> None:
         self._faults.append(("hang", None))
 
+    def count(self, ip: str, connections: int, *, over_rate: bool = False) -> bool:
+        """Traffic through this enforcement point: counted as allowed or blocked, as a firewall would."""
+        allowed = ip in self.allowed
+        counters = self.connections if allowed else self.blocked
+        counters[ip] = counters.get(ip, 0) + connections
+        (self.over_rate.add if over_rate else self.over_rate.discard)(ip)
+        return allowed
+
+    def reset_counters(self) -> None:
+        self.connections, self.blocked, self.over_rate = {}, {}, set()
+
     def posts(self) -> list[Call]:
         return [call for call in self.calls if call.method == "POST"]
 
@@ -105,6 +119,8 @@ class FakeNetworkAPI:
             return fault[1], {"error": "failing on command"}
         if method == "GET" and path.endswith("/allowed"):
             answer = {"addresses": sorted(self.allowed)}
+        elif method == "GET" and path.endswith("/counters"):
+            answer = {"connections": self.connections, "blocked": self.blocked, "over_rate": sorted(self.over_rate)}
         elif method == "POST" and path.endswith("/changes"):
             if not call.key:
                 call.status = 400

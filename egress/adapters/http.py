@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils.ipv6 import clean_ipv6_address
 from django.utils.translation import gettext as _
 
-from egress.adapters import Change, EgressError
+from egress.adapters import Change, Counters, EgressError
 
 
 class HttpAdapter:
@@ -45,6 +45,17 @@ class HttpAdapter:
         body = {"allow": sorted(change.allow), "deny": sorted(change.deny)}
         self._request("POST", "/changes", body=body, key=change.key)
 
+    def counters(self) -> Counters:
+        payload = self._request("GET", "/counters")
+        try:
+            return Counters(
+                connections=_counts(payload.get("connections", {})),
+                blocked=_counts(payload.get("blocked", {})),
+                over_rate=frozenset(canonical(ip) for ip in payload.get("over_rate", [])),
+            )
+        except (AttributeError, TypeError, ValueError, ValidationError):
+            raise EgressError(_("The API's traffic counters are malformed.")) from None
+
     def _request(self, method: str, path: str, *, body: dict | None = None, key: str = "") -> dict:
         headers = {**self.headers, **({"Idempotency-Key": key} if key else {})}
         try:
@@ -74,3 +85,10 @@ class HttpAdapter:
 def canonical(ip: str) -> str:
     """The form Django stores, so that an API writing addresses differently shows no false drift."""
     return clean_ipv6_address(ip) if ":" in ip else str(ipaddress.IPv4Address(ip))
+
+
+def _counts(counts: dict) -> dict[str, int]:
+    checked = {canonical(ip): int(value) for ip, value in counts.items()}
+    if any(value < 0 for value in checked.values()):
+        raise ValueError("negative counter")
+    return checked
