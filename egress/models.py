@@ -24,6 +24,7 @@ class EgressSource(models.TextChoices):
     REQUEST = "request", _("Unblock request")
     ABUSE = "abuse", _("Abuse report")
     STAFF = "staff", _("Staff action")
+    TRAFFIC = "traffic", _("Traffic seen on port 25")
 
 
 class AccountEgress(models.Model):
@@ -39,6 +40,12 @@ class AccountEgress(models.Model):
         default=False,
         help_text=_("Set by a block that is final unless a superuser decides otherwise."),
     )
+    until = models.DateTimeField(
+        _("temporary until"), null=True, blank=True, help_text=_("When this temporary decision lifts by itself.")
+    )
+    returns_to = models.CharField(
+        _("then returns to"), max_length=10, choices=EgressState.choices, blank=True
+    )  # the state before the temporary decision
 
     class Meta:
         verbose_name = _("account egress")
@@ -71,6 +78,7 @@ class EgressDecision(models.Model):
         related_name="+",
     )
     decided_at = models.DateTimeField(_("decided"), default=timezone.now)
+    until = models.DateTimeField(_("temporary until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("egress decision")

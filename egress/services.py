@@ -1,7 +1,9 @@
 """Writes of the egress state: decisions about an account's port 25, and following the inventory."""
 
+import logging
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,6 +13,8 @@ from accounts.models import Account, User
 from accounts.selectors import active_addresses
 from egress import outbox
 from egress.models import AccountEgress, EgressDecision, EgressSource, EgressState
+
+logger = logging.getLogger(__name__)
 
 
 def _lock_accounts(account_ids: Iterable[int]) -> None:
@@ -36,12 +40,15 @@ def set_desired_state(
     reason: str,
     actor: User | None = None,
     superuser_to_reopen: bool = False,
+    until: datetime | None = None,
 ) -> AccountEgress:
     """Decide the account's port 25: record it, keep the history, and owe every target the change.
 
     The targets are written after commit (the outbox); deciding the same state again is harmless.
     A block with `superuser_to_reopen` stays until a superuser allows the account again, whatever
     path the allowing takes (a request's approval, a reinstatement, a staff action).
+    A decision `until` a moment is temporary: then the account returns by itself to the state it
+    had before (`lift_ended`); any later decision that is not temporary replaces it.
     """
     if state not in EgressState.values:
         raise ValueError(f"Unknown egress state {state!r}")
@@ -56,6 +63,11 @@ def set_desired_state(
     else:
         egress.superuser_to_reopen = egress.superuser_to_reopen or superuser_to_reopen
     previous = egress.desired
+    if until is None:
+        egress.until, egress.returns_to = None, ""
+    else:  # a temporary decision on top of another returns to the state before the first
+        egress.returns_to = egress.returns_to if egress.until else previous
+        egress.until = until
     egress.desired, egress.source, egress.reason, egress.changed_at = state, source, reason, timezone.now()
     egress.save()
     EgressDecision.objects.create(
@@ -66,9 +78,35 @@ def set_desired_state(
         reason=reason,
         actor=actor,
         decided_at=egress.changed_at,
+        until=until,
     )
     outbox.record([account.pk], active_addresses(account))
     return egress
+
+
+def lift_ended() -> int:
+    """Return every account whose temporary decision has ended to its earlier state; how many."""
+    lifted = 0
+    ended = AccountEgress.objects.filter(until__lte=timezone.now()).values_list("account_id", flat=True)
+    for account_id in list(ended):
+        with transaction.atomic():
+            _lock_accounts([account_id])
+            egress = AccountEgress.objects.select_for_update().select_related("account").get(account_id=account_id)
+            if egress.until is None or egress.until > timezone.now():
+                continue  # decided again meanwhile
+            try:
+                set_desired_state(
+                    egress.account,
+                    egress.returns_to,
+                    source=egress.source,
+                    reason=_("The temporary decision ended: %(reason)s") % {"reason": egress.reason},
+                )
+            except ReopenRefused:
+                logger.warning("Account %s: a temporary block ended on an account closed for good.", account_id)
+                AccountEgress.objects.filter(pk=egress.pk).update(until=None, returns_to="")
+                continue
+            lifted += 1
+    return lifted
 
 
 @transaction.atomic

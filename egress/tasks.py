@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from egress import outbox, reconcile, traffic
+from egress import outbox, reconcile, services, traffic
 from egress.selectors import targets_with_due_changes
 from egress.signals import traffic_observed
 from egress.targets import target_names
@@ -22,7 +22,9 @@ def apply_changes(self, target: str) -> int:
 
 @shared_task
 def sweep() -> None:
-    """Queue an apply for each target with due rows: rows whose task was lost (no broker, a dead worker)."""
+    """Lift temporary decisions that ended; queue an apply for each target with due rows: rows whose
+    task was lost (no broker, a dead worker)."""
+    services.lift_ended()
     for target in targets_with_due_changes():
         apply_changes.delay(target)
 
