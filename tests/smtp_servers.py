@@ -6,7 +6,7 @@ import threading
 from contextlib import contextmanager
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import SMTP, AuthResult
 
 from tests.loopback import free_port
 
@@ -60,6 +60,28 @@ def _refuse_everyone(server, session, envelope, mechanism, auth_data) -> AuthRes
     return AuthResult(success=False, handled=False)
 
 
+class WholeReplies(SMTP):
+    """Sends a multi-line reply in one write, as Postfix and Exim do.
+
+    aiosmtpd writes each line on its own; nmap's SMTP library reads a reply per TCP segment,
+    so the lines of one reply drift into the next and nmap's verdict changes from run to run.
+    """
+
+    async def push(self, status) -> None:
+        line = status.encode() if isinstance(status, str) else status
+        self._unsent = [*getattr(self, "_unsent", []), line]
+        if line[3:4] == b"-":
+            return
+        self._writer.write(b"".join(part + b"\r\n" for part in self._unsent))
+        self._unsent = []
+        await self._writer.drain()
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return WholeReplies(self.handler, **self.SMTP_kwargs)
+
+
 @contextmanager
 def smtp_server(handler, *, tls_context: ssl.SSLContext | None = None, auth_required: bool = False):
     """An aiosmtpd server on 127.0.0.1; yields its port."""
@@ -69,7 +91,7 @@ def smtp_server(handler, *, tls_context: ssl.SSLContext | None = None, auth_requ
         options["tls_context"] = tls_context
     if auth_required:
         options.update(auth_required=True, auth_require_tls=False, authenticator=_refuse_everyone)
-    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+    controller = _Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield port

@@ -110,10 +110,15 @@ def _closed(report: ProbeReport, evidence: dict) -> Outcome:
         return Outcome(
             Verdict.WARN,
             _(
-                "Your mail server refuses to relay (good), but greets as %(name)s while the reverse DNS of "
-                "%(ip)s is %(rdns)s. Make the greeting name (e.g. Postfix myhostname) match the reverse DNS."
+                "Your mail server refuses to relay (good: %(answer)s), but greets as %(name)s while the reverse DNS "
+                "of %(ip)s is %(rdns)s. Make the greeting name (e.g. Postfix myhostname) match the reverse DNS."
             )
-            % {"name": report.ehlo_name or report.banner.split(" ", 1)[0], "ip": report.ip, "rdns": report.rdns[0]},
+            % {
+                "answer": answer,
+                "name": report.ehlo_name or report.banner.split(" ", 1)[0],
+                "ip": report.ip,
+                "rdns": report.rdns[0],
+            },
             evidence,
         )
     return Outcome(
