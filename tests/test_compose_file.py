@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 APP_SERVICES = ("web", "worker", "egress-worker", "beat")
 BACKING_SERVICES = ("postgres", "redis")
+MONITORING_SERVICES = ("prometheus", "grafana")  # the `monitoring` profile
 # env.bool("NAME", ...), env.str(...), env.list(...), env.db_url(...), env.email_url(...), ...
 ENV_READ = re.compile(r"""\benv\.[a-z_]+\(\s*["']([A-Z][A-Z0-9_]*)["']""")
 
@@ -87,7 +88,16 @@ def _named_volumes(service: dict) -> set[str]:
 
 
 def test_compose_has_every_service(compose: dict) -> None:
-    assert set(compose["services"]) == {*BACKING_SERVICES, *APP_SERVICES}
+    assert set(compose["services"]) == {*BACKING_SERVICES, *APP_SERVICES, *MONITORING_SERVICES}
+
+
+def test_monitoring_runs_only_in_its_profile_with_the_shipped_config(compose: dict) -> None:
+    for name in MONITORING_SERVICES:
+        assert compose["services"][name]["profiles"] == ["monitoring"]
+        assert compose["services"][name]["healthcheck"]["test"]
+    mounts = {str(volume.get("source", "")) if isinstance(volume, dict) else str(volume).split(":")[0]
+              for volume in compose["services"]["prometheus"]["volumes"]}  # fmt: skip
+    assert any(mount.endswith("deploy/prometheus") for mount in mounts)
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -114,9 +124,9 @@ def test_healthchecks(compose: dict, name: str) -> None:
     assert healthcheck.get("test"), f"{name} has no health check"
 
 
-def test_web_healthcheck_calls_healthz(compose: dict) -> None:
+def test_web_healthcheck_calls_readyz(compose: dict) -> None:
     test = compose["services"]["web"]["healthcheck"]["test"]
-    assert "/healthz" in " ".join(test if isinstance(test, list) else [test])
+    assert "/readyz" in " ".join(test if isinstance(test, list) else [test])
 
 
 def test_data_lives_in_named_volumes(compose: dict) -> None:
