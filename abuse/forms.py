@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from abuse.models import Category
+from portal.single_line import SingleLineFormMixin
 
 
 class FixForm(forms.Form):
@@ -29,7 +30,7 @@ class NoteForm(forms.Form):
     )
 
 
-class StaffReportForm(forms.Form):
+class StaffReportForm(SingleLineFormMixin, forms.Form):
     """A report filed by hand by the abuse desk (a phone call, a forwarded complaint)."""
 
     source_ip = forms.GenericIPAddressField(label=_("Source IP"), unpack_ipv4=True)

@@ -1,20 +1,19 @@
 """Mail to the account's people when the policy warns or revokes, and when the way back is taken.
 
-Sent after commit: a decision that rolls back must not reach the customer.
+Queued after commit (portal.outgoing_mail): a decision that rolls back must not reach the customer,
+and mail that fails never undoes or stalls one.
 """
 
 from collections import defaultdict
-from functools import partial
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from abuse.models import PolicyDecision, Revocation
 from accounts.models import Account, Membership
+from portal.outgoing_mail import mail_after_commit
 
 
 def _send(account: Account, subject: str, template: str, context: dict) -> None:
@@ -31,8 +30,7 @@ def _send_all(mails: list[tuple[Account, str, str, dict]]) -> None:
     for account, subject, template, context in mails:
         if recipients[account.pk]:
             body = render_to_string(template, {"account": account, "url": url, **context})
-            mail = partial(send_mail, subject, body, settings.DEFAULT_FROM_EMAIL, recipients[account.pk])
-            transaction.on_commit(mail)
+            mail_after_commit(subject, body, recipients[account.pk])
 
 
 def warned(warnings: list[tuple[PolicyDecision, int]]) -> None:

@@ -77,6 +77,7 @@ def decide_each(account_ids: Iterable[int]) -> list[PolicyDecision]:
         try:
             decisions += _decide_together(group, policy)
         except Exception:  # the group's transaction rolled back: each account alone, so that one costs no other
+            logger.exception("Could not weigh accounts %s together; weighing each alone", group)
             for account_id in group:
                 try:
                     decisions += _decide_together([account_id], policy)

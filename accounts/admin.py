@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, CustomerToken, Membership, PlatformToken, Server, ServerAddress, User
+from portal.single_line import SingleLineModelForm
 
 
 @admin.register(User)
@@ -29,6 +30,7 @@ class MembershipInline(admin.TabularInline):
 
 class ServerInline(admin.TabularInline):
     model = Server
+    form = SingleLineModelForm
     extra = 0
     fields = ["hostname", "external_id", "created_at", "deleted_at"]
     show_change_link = True
@@ -36,6 +38,7 @@ class ServerInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
+    form = SingleLineModelForm
     list_display = ["name", "reference", "created_at", "identity_verified_at", "payment_verified_at"]
     search_fields = ["name", "reference", "memberships__user__email", "servers__addresses__ip"]
     readonly_fields = [
@@ -70,6 +73,7 @@ class ServerAddressInline(admin.TabularInline):
 
 @admin.register(Server)
 class ServerAdmin(admin.ModelAdmin):
+    form = SingleLineModelForm
     list_display = ["hostname", "account", "external_id", "created_at", "deleted_at"]
     list_select_related = ["account"]
     search_fields = ["hostname", "external_id", "addresses__ip", "account__name"]
@@ -79,6 +83,7 @@ class ServerAdmin(admin.ModelAdmin):
 
 @admin.register(PlatformToken)
 class PlatformTokenAdmin(admin.ModelAdmin):
+    form = SingleLineModelForm
     list_display = ["name", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["created_at", "last_used_at"]
     fields = ["name", "created_at", "last_used_at", "revoked_at"]

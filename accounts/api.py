@@ -13,10 +13,11 @@ from rest_framework.response import Response
 from accounts.models import Account, Server
 from accounts.services import ServerOwnedElsewhere, delete_server, record_server
 from accounts.token_auth import IsPlatform, PlatformTokenAuthentication
+from portal.single_line import SingleLineSerializerMixin
 from verification.hostnames import normalise_hostname
 
 
-class ServerSerializer(serializers.Serializer):
+class ServerSerializer(SingleLineSerializerMixin, serializers.Serializer):
     account = serializers.SlugRelatedField(
         slug_field="reference", queryset=Account.objects.all(), help_text=_("The account ID (UUID).")
     )

@@ -3,9 +3,10 @@ from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from portal.single_line import SingleLineFormMixin
 
 
-class SignupForm(forms.Form):
+class SignupForm(SingleLineFormMixin, forms.Form):
     account_name = forms.CharField(
         label=_("Company or account name"), max_length=200, help_text=_("Shown to our reviewers.")
     )
@@ -28,7 +29,7 @@ class SignupForm(forms.Form):
         return password
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(SingleLineFormMixin, forms.Form):
     name = forms.CharField(
         label=_("Token name"), max_length=100, help_text=_("Where you will use it, e.g. “deploy script”.")
     )

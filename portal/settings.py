@@ -153,6 +153,11 @@ WHITENOISE_USE_FINDERS = DEBUG
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("PORTAL_DEFAULT_FROM_EMAIL", default="port25@localhost")
+# Mail is sent by a Celery task after the commit (portal.outgoing_mail): an SMTP server that
+# refuses or is away is tried again after this many seconds, doubling (at most 10 minutes apart),
+# this many times; every failure is logged.
+PORTAL_MAIL_RETRY_SECONDS = env.int("PORTAL_MAIL_RETRY_SECONDS", default=5)
+PORTAL_MAIL_MAX_RETRIES = env.int("PORTAL_MAIL_MAX_RETRIES", default=12)
 
 # Transport security. Production sits behind HTTPS (a proxy that sets X-Forwarded-Proto);
 # a developer's machine (DEBUG) speaks plain http.
@@ -252,6 +257,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("PORTAL_TASKS_EAGER", default=False)
 CELERY_TIMEZONE = "UTC"
+# Task modules outside the apps' tasks.py (which autodiscovery finds).
+CELERY_IMPORTS = ["portal.outgoing_mail"]
 # Periodic tasks; each app's section below adds its entries.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from accounts.models import Account
 from accounts.selectors import account_of, active_addresses
+from portal.single_line import SingleLineSerializerMixin
 from requests_app import field_validators
 from requests_app.check_flow import subject_key
 from requests_app.forms import clean_sending_ip, volume_validators
@@ -42,7 +43,7 @@ class RequestEventSerializer(serializers.ModelSerializer):
         fields = ["at", "kind", "from_status", "to_status", "message"]
 
 
-class UnblockRequestSerializer(serializers.ModelSerializer):
+class UnblockRequestSerializer(SingleLineSerializerMixin, serializers.ModelSerializer):
     accept_aup = serializers.BooleanField(
         write_only=True, help_text=_("Must be true: the customer accepts the acceptable-use policy.")
     )

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
 from accounts.selectors import active_addresses
+from portal.single_line import SingleLineFormMixin
 from requests_app import field_validators
 from requests_app.models import UnblockRequest
 from requests_app.use_case_rules import apply_use_case_rules
@@ -38,7 +39,7 @@ def volume_validators() -> list:
     ]
 
 
-class UnblockRequestForm(forms.ModelForm):
+class UnblockRequestForm(SingleLineFormMixin, forms.ModelForm):
     company_website = forms.URLField(
         label=_("Company website"),
         max_length=500,

@@ -1,12 +1,11 @@
-"""Mail to the customer when their request needs them or is decided; sent after the commit."""
+"""Mail to the customer when their request needs them or is decided; queued after the commit (portal.outgoing_mail)."""
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from portal.outgoing_mail import mail_after_commit
 from requests_app.models import Status, UnblockRequest
 
 
@@ -17,9 +16,7 @@ def _send(request: UnblockRequest, subject: str, template: str, extra: dict | No
         **(extra or {}),
     }
     body = render_to_string(template, context)
-    recipient = request.created_by.email
-    # Only after commit: a rolled-back decision must not reach the customer.
-    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient]))
+    mail_after_commit(subject, body, [request.created_by.email])
 
 
 def decision_made(request: UnblockRequest) -> None:

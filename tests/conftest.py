@@ -76,6 +76,19 @@ def _test_settings(settings, loopback_dns):
     }
 
 
+@pytest.fixture(autouse=True)
+def _mail_sent_in_process(request, monkeypatch):
+    """Tests that read mail.outbox: the mail task runs in this process as its hook is called.
+
+    The path through the broker and a real worker, with retries against a real SMTP server, is
+    tested in tests/test_mail_after_commit.py (mark `mail_through_worker`).
+    """
+    if request.node.get_closest_marker("mail_through_worker") is None:
+        from portal.outgoing_mail import send_mail_task
+
+        monkeypatch.setattr(send_mail_task, "delay", send_mail_task)
+
+
 def redis_url(db: int) -> str:
     """A database of the Redis that scripts/test starts (PORTAL_REDIS_URL names its database 0)."""
     return os.environ["PORTAL_REDIS_URL"].rsplit("/", 1)[0] + f"/{db}"

@@ -19,6 +19,7 @@ from abuse.models import AbuseReport, Channel, RejectedReport, Reporter, Reporte
 from abuse.reports import ReportInput, Unreadable, check_time
 from portal import bounded_json
 from portal.read_only_admin import ReadOnlyAdmin
+from portal.single_line import SingleLineModelForm
 
 RAW_SHOWN = 200_000  # characters of a raw report shown on its page
 
@@ -30,6 +31,7 @@ def _raw_text(raw: bytes | memoryview) -> str:
 
 @admin.register(Reporter)
 class ReporterAdmin(admin.ModelAdmin):
+    form = SingleLineModelForm
     list_display = ["name", "contact", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["name", "contact"]
@@ -37,6 +39,7 @@ class ReporterAdmin(admin.ModelAdmin):
 
 @admin.register(ReporterToken)
 class ReporterTokenAdmin(admin.ModelAdmin):
+    form = SingleLineModelForm
     """Issue a reporter's token (shown once) and revoke it; only its digest is stored."""
 
     list_display = ["reporter", "name", "created_at", "last_used_at", "revoked_at"]
