@@ -51,6 +51,14 @@ class Policy:
     def hours(self) -> str:
         return f"{self.window.total_seconds() / 3600:g}"
 
+    def outcome_for(self, instant: int, complaints: int) -> str | None:
+        """The thresholds: what an account's counting reports call for (an Outcome), or None."""
+        if instant or (complaints and complaints >= self.revoke_after):
+            return Outcome.REVOKE
+        if self.warn_after and complaints >= self.warn_after:
+            return Outcome.WARN
+        return None
+
 
 DECIDED_TOGETHER = 20  # accounts locked and decided in one transaction
 
@@ -97,6 +105,9 @@ def _verdict(reports: list[AbuseReport], policy: Policy) -> _Verdict | None:
     """What the policy says of an account's reports that count: revoke, warn, or nothing."""
     instant = [r for r in reports if r.category in policy.instant]
     complaints = [r for r in reports if r.category not in policy.instant]
+    outcome = policy.outcome_for(len(instant), len(complaints))
+    if outcome is None:
+        return None
     if instant:
         rule = ngettext(
             "%(n)d %(categories)s report within %(hours)s h: revokes at once.",
@@ -104,22 +115,20 @@ def _verdict(reports: list[AbuseReport], policy: Policy) -> _Verdict | None:
             len(instant),
         ) % {"n": len(instant), "categories": "/".join(sorted({r.category for r in instant})), "hours": policy.hours}
         return _Verdict(Outcome.REVOKE, instant, rule)
-    if complaints and len(complaints) >= policy.revoke_after:
+    if outcome == Outcome.REVOKE:
         rule = _("%(n)d complaints within %(hours)s h (revocation at %(limit)d).") % {
             "n": len(complaints),
             "hours": policy.hours,
             "limit": policy.revoke_after,
         }
         return _Verdict(Outcome.REVOKE, complaints, rule)
-    if policy.warn_after and len(complaints) >= policy.warn_after:
-        rule = _("%(n)d complaint(s) within %(hours)s h (warning from %(warn)d, revocation at %(limit)d).") % {
-            "n": len(complaints),
-            "hours": policy.hours,
-            "warn": policy.warn_after,
-            "limit": policy.revoke_after,
-        }
-        return _Verdict(Outcome.WARN, complaints, rule)
-    return None
+    rule = _("%(n)d complaint(s) within %(hours)s h (warning from %(warn)d, revocation at %(limit)d).") % {
+        "n": len(complaints),
+        "hours": policy.hours,
+        "warn": policy.warn_after,
+        "limit": policy.revoke_after,
+    }
+    return _Verdict(Outcome.WARN, complaints, rule)
 
 
 def _decide_together(account_ids: list[int], policy: Policy) -> list[PolicyDecision]:
@@ -243,12 +252,12 @@ def triage(account_ids: Iterable[int]) -> tuple[list[int], list[int]]:
     counts = _report_counts({account_id: since[account_id] for account_id in ids - revoked}, policy)
     revoke, warn = [], []
     for account_id, (instant, complaints) in sorted(counts.items()):
-        if instant or complaints >= policy.revoke_after:
+        outcome = policy.outcome_for(instant, complaints)
+        if outcome == Outcome.REVOKE:
             revoke.append(account_id)
-        elif policy.warn_after and complaints >= policy.warn_after:
+        elif outcome == Outcome.WARN:
             warn.append(account_id)
-    warnings = PolicyDecision.objects.filter(account_id__in=warn, outcome=Outcome.WARN, decided_at__gt=window_start)
-    warned = {account for account, at in warnings.values_list("account_id", "decided_at") if at > since[account]}
+    warned = _warned_since({account_id: since[account_id] for account_id in warn})
     return reopened + revoke, [account_id for account_id in warn if account_id not in warned]
 
 

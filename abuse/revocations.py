@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from abuse import notifications
 from abuse.models import AbuseEvent, AbuseReport, EventKind, Outcome, PolicyDecision, Revocation, RevocationState
 from accounts.models import Account, User
+from accounts.staff_groups import REVIEW_PERMISSION
 from egress.models import EgressDecision, EgressSource, EgressState
 from egress.services import set_desired_state
 
@@ -26,7 +27,6 @@ LEVEL_NAMES = {
     SUPERUSER: gettext_lazy("a superuser"),
 }
 REINSTATE_PERMISSION = "abuse.reinstate_revocation"
-REVIEW_PERMISSION = "requests_app.review_unblockrequest"
 
 
 class NotAllowed(Exception):

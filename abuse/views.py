@@ -9,15 +9,13 @@ from django.views.decorators.http import require_http_methods
 
 from abuse import revocations, selectors
 from abuse.forms import FixForm
-from accounts.selectors import account_of
+from accounts.selectors import acting_account
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def revocation(request: HttpRequest) -> HttpResponse:
-    account = account_of(request.user)
-    if account is None:
-        raise Http404(_("This login does not act for a customer account."))
+    account = acting_account(request.user)
     latest = selectors.latest_revocation(account)
     form = FixForm(request.POST or None)
     if request.method == "POST":

@@ -1,5 +1,8 @@
 """Reads of the account inventory."""
 
+from django.http import Http404
+from django.utils.translation import gettext as _
+
 from accounts.models import Account, ServerAddress, User
 
 
@@ -7,6 +10,14 @@ def account_of(user: User) -> Account | None:
     """The account a signed-in person acts for, or None for staff without one."""
     membership = getattr(user, "membership", None)
     return membership.account if membership else None
+
+
+def acting_account(user: User) -> Account:
+    """The account this login acts for, for a customer's page or API call; 404 for a login without one."""
+    account = account_of(user)
+    if account is None:
+        raise Http404(_("This login does not act for a customer account."))
+    return account
 
 
 def active_addresses(account: Account) -> list[str]:

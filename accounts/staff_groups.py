@@ -4,6 +4,9 @@ from django.contrib.auth.models import Group, Permission
 
 SUPPORT_REVIEWER = "Support reviewer"
 ABUSE_DESK = "Abuse desk"
+# What a support reviewer may do that others may not: review unblock requests (take, ask, approve,
+# reject). The abuse desk's way back also asks for it (abuse.revocations).
+REVIEW_PERMISSION = "requests_app.review_unblockrequest"
 
 # (app_label, model) -> actions; models of apps that are not installed yet are skipped.
 _ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {

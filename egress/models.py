@@ -57,7 +57,7 @@ class AccountEgress(models.Model):
 
     @property
     def revoked_for_abuse(self) -> bool:
-        """Closed because of abuse: the customer is told "revoked", and the checks count it against the account."""
+        """Closed because of abuse: the customer is told "revoked"; the checks count it against the account."""
         return self.desired == EgressState.BLOCKED and self.source == EgressSource.ABUSE
 
 

@@ -273,14 +273,14 @@ PORTAL_MAX_DAILY_VOLUME = env.int("PORTAL_MAX_DAILY_VOLUME", default=10_000_000)
 PORTAL_PERSONAL_VOLUME_LIMIT = env.int("PORTAL_PERSONAL_VOLUME_LIMIT", default=200)
 PORTAL_MAX_TEMPLATE_BYTES = env.int("PORTAL_MAX_TEMPLATE_BYTES", default=100_000)
 
-# Review: where links in mail point, when two reviewers must approve, when "checking" is stuck.
+# Review: where links in mail point, when two reviewers must approve.
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 PORTAL_FOUR_EYES_VOLUME = env.int("PORTAL_FOUR_EYES_VOLUME", default=10_000)
 # Verifications an account must complete before a reviewer may approve (identity, payment), and the
 # provider's control-panel page where the customer completes them.
 PORTAL_REQUIRED_VERIFICATIONS = env.list("PORTAL_REQUIRED_VERIFICATIONS", default=["identity", "payment"])
 PORTAL_VERIFICATION_URL = env.str("PORTAL_VERIFICATION_URL", default="")
-PORTAL_STUCK_CHECKING_MINUTES = env.int("PORTAL_STUCK_CHECKING_MINUTES", default=30)
+
 # Auto-decision policy, off by default: approve low-volume, non-marketing requests whose checks
 # all passed, on accounts with identity and payment verified. Staff can reverse it.
 PORTAL_AUTO_APPROVE = env.bool("PORTAL_AUTO_APPROVE", default=False)
@@ -325,7 +325,12 @@ PORTAL_HTTP_MAX_REDIRECTS = env.int("PORTAL_HTTP_MAX_REDIRECTS", default=5)
 PORTAL_CHECK_TIMEOUT = env.float("PORTAL_CHECK_TIMEOUT", default=60.0)
 PORTAL_CHECK_NEW_ACCOUNT_DAYS = env.int("PORTAL_CHECK_NEW_ACCOUNT_DAYS", default=7)
 PORTAL_CHECK_RERUN_INTERVAL = env.int("PORTAL_CHECK_RERUN_INTERVAL", default=300)
-PORTAL_CHECK_STUCK_AFTER = env.int("PORTAL_CHECK_STUCK_AFTER", default=600)
+# "Stuck in checking": no check progress for this many seconds; the sweep queues such requests
+# again and the admin's "stuck" queue lists them. PORTAL_STUCK_CHECKING_MINUTES, the admin's
+# older setting in minutes, is read when this one is not set.
+PORTAL_CHECK_STUCK_AFTER = env.int(
+    "PORTAL_CHECK_STUCK_AFTER", default=60 * env.int("PORTAL_STUCK_CHECKING_MINUTES", default=10)
+)
 PORTAL_CHECK_MAX_ATTEMPTS = env.int("PORTAL_CHECK_MAX_ATTEMPTS", default=3)
 CELERY_BEAT_SCHEDULE["checks-sweep"] = {
     "task": "requests_app.tasks.sweep_stuck_checks",

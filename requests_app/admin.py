@@ -12,6 +12,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.staff_groups import REVIEW_PERMISSION
 from portal.read_only_admin import ReadOnlyAdmin
 from requests_app import review, review_pages
 from requests_app.dashboard import review_dashboard
@@ -19,8 +20,6 @@ from requests_app.models import ReasonTemplate, RequestEvent, UnblockRequest
 from requests_app.queue_filters import CheckFailuresFilter, QueueFilter, RiskBandFilter
 from requests_app.selectors import review_context
 from requests_app.services import ANSWER_FIELDS
-
-REVIEW_PERMISSION = "requests_app.review_unblockrequest"
 
 
 @admin.register(RequestEvent)
@@ -135,8 +134,7 @@ class UnblockRequestAdmin(admin.ModelAdmin):
     def risk_badge(self, obj: UnblockRequest) -> str:
         if obj.risk_score is None:
             return "-"
-        band = "high" if obj.risk_score >= 70 else "medium" if obj.risk_score >= 30 else "low"
-        return format_html('<span class="risk risk-{}">{}</span>', band, obj.risk_score)
+        return format_html('<span class="risk risk-{}">{}</span>', obj.risk_band, obj.risk_score)
 
     @admin.display(description=gettext_lazy("waiting"), ordering="status_changed_at")
     def waiting(self, obj: UnblockRequest) -> str:

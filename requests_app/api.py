@@ -1,6 +1,5 @@
 """REST API for customers: port-25 status and their own unblock requests."""
 
-from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -9,8 +8,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import Account
-from accounts.selectors import account_of, active_addresses
+from accounts.selectors import acting_account, active_addresses
 from portal.single_line import SingleLineSerializerMixin
 from requests_app import field_validators
 from requests_app.check_flow import subject_key
@@ -28,13 +26,6 @@ from verification.serializers import CheckRunSerializer
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
-
-
-def account_or_404(request: Request) -> Account:
-    account = account_of(request.user)
-    if account is None:
-        raise Http404
-    return account
 
 
 class RequestEventSerializer(serializers.ModelSerializer):
@@ -128,12 +119,12 @@ class UnblockRequestViewSet(
     queryset = UnblockRequest.objects.none()
 
     def get_queryset(self):
-        return requests_of(account_or_404(self.request)).prefetch_related("events")
+        return requests_of(acting_account(self.request.user)).prefetch_related("events")
 
     def get_serializer_context(self) -> dict:
         context = super().get_serializer_context()
         if self.action == "create":
-            context["account"] = account_or_404(self.request)
+            context["account"] = acting_account(self.request.user)
         return context
 
     @extend_schema(request=None, responses=UnblockRequestSerializer)
@@ -161,7 +152,7 @@ class Port25StatusSerializer(serializers.Serializer):
 @api_view(["GET"])
 def port25_status_view(request: Request) -> Response:
     """Whether outbound port 25 is open for your account, and why not."""
-    account = account_or_404(request)
+    account = acting_account(request.user)
     current = port25_status(account)
     return Response(
         Port25StatusSerializer(

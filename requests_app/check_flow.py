@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from kombu.exceptions import OperationalError
 
 from accounts.models import User
+from egress.selectors import desired_egress
 from requests_app.auto_decision import auto_decide
 from requests_app.lifecycle import IllegalTransition, transition
 from requests_app.models import Status, UnblockRequest, UseCase
@@ -52,7 +53,11 @@ def subject_for(request: UnblockRequest) -> CheckSubject:
         email_template=request.email_template,
         company_name=request.company_name,
         marketing=request.use_case == UseCase.MARKETING,
-        account=account_facts(request.account, earlier_rejections=rejections),
+        account=account_facts(
+            request.account,
+            earlier_rejections=rejections,
+            revoked_for_abuse=desired_egress(request.account).revoked_for_abuse,
+        ),
     )
 
 

@@ -9,9 +9,7 @@ from django.utils import timezone
 
 from egress.models import EgressDecision, EgressSource, EgressState
 from egress.selectors import open_changes
-from requests_app.models import Status, UnblockRequest
-
-DECIDED = (Status.APPROVED, Status.REJECTED)
+from requests_app.models import DECIDED_STATUSES, Status, UnblockRequest
 
 
 def review_dashboard(days: int = 14) -> dict:
@@ -19,7 +17,7 @@ def review_dashboard(days: int = 14) -> dict:
     since = now - timedelta(days=days)
     waiting = UnblockRequest.objects.filter(status=Status.AWAITING_REVIEW)
     oldest = waiting.aggregate(oldest=Min("status_changed_at"))["oldest"]
-    decided = UnblockRequest.objects.filter(status__in=DECIDED, decided_at__gte=since)
+    decided = UnblockRequest.objects.filter(status__in=DECIDED_STATUSES, decided_at__gte=since)
     per_day = (
         decided.annotate(day=TruncDate("decided_at"))
         .values("day")

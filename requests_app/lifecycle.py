@@ -4,9 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from requests_app.models import RequestEvent, Status, UnblockRequest
-
-CLOSED_STATUSES = frozenset({Status.APPROVED, Status.REJECTED, Status.WITHDRAWN})
+from requests_app.models import CLOSED_STATUSES, RequestEvent, Status, UnblockRequest
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.SUBMITTED: frozenset({Status.CHECKING, Status.AWAITING_REVIEW, Status.WITHDRAWN}),

@@ -20,6 +20,11 @@ class Status(models.TextChoices):
 
 
 OPEN_STATUSES = (Status.SUBMITTED, Status.CHECKING, Status.AWAITING_REVIEW, Status.NEEDS_INFO)
+DECIDED_STATUSES = (Status.APPROVED, Status.REJECTED)  # by a reviewer or the auto-decision policy
+CLOSED_STATUSES = (*DECIDED_STATUSES, Status.WITHDRAWN)  # the request's life is over
+
+# The reviewer's bands of the risk score (0-100, higher is riskier; see verification.scoring).
+RISK_BANDS = {"low": (0, 29), "medium": (30, 69), "high": (70, 100)}
 
 
 class UseCase(models.TextChoices):
@@ -110,6 +115,13 @@ class UnblockRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def risk_band(self) -> str | None:
+        """Which of RISK_BANDS the risk score falls in; None before the checks scored the request."""
+        if self.risk_score is None:
+            return None
+        return next(band for band, (low, high) in RISK_BANDS.items() if low <= self.risk_score <= high)
 
 
 class RequestEvent(models.Model):

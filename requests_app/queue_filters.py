@@ -3,16 +3,14 @@
 from collections.abc import Iterator
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from requests_app.models import Status
-
-CLOSED = (Status.APPROVED, Status.REJECTED, Status.WITHDRAWN)
+from requests_app.check_flow import stuck_requests
+from requests_app.models import CLOSED_STATUSES, RISK_BANDS, Status
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -50,17 +48,15 @@ class QueueFilter(admin.SimpleListFilter):
             case "needs_info":
                 return queryset.filter(status=Status.NEEDS_INFO)
             case "stuck":
-                limit = now - timedelta(minutes=settings.PORTAL_STUCK_CHECKING_MINUTES)
-                return queryset.filter(status__in=(Status.SUBMITTED, Status.CHECKING), status_changed_at__lt=limit)
+                return queryset.filter(pk__in=stuck_requests())
             case "decided":
-                return queryset.filter(status__in=CLOSED, decided_at__gte=now - timedelta(days=7))
+                return queryset.filter(status__in=CLOSED_STATUSES, decided_at__gte=now - timedelta(days=7))
         return queryset
 
 
 class RiskBandFilter(admin.SimpleListFilter):
     title = _("risk")
     parameter_name = "risk"
-    BANDS = {"low": (0, 29), "medium": (30, 69), "high": (70, 100)}
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         return [("low", _("Low")), ("medium", _("Medium")), ("high", _("High")), ("none", _("Not scored"))]
@@ -68,8 +64,8 @@ class RiskBandFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "none":
             return queryset.filter(risk_score__isnull=True)
-        if self.value() in self.BANDS:
-            return queryset.filter(risk_score__range=self.BANDS[self.value()])
+        if self.value() in RISK_BANDS:
+            return queryset.filter(risk_score__range=RISK_BANDS[self.value()])
         return queryset
 
 

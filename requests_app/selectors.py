@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
-from egress.models import EgressSource, EgressState
+from egress.models import EgressState
 from egress.selectors import desired_egress
 from requests_app.models import UnblockRequest
 from verification.selectors import latest_run, run_progress
@@ -46,7 +46,7 @@ def port25_status(account: Account) -> Port25Status:
         state = Port25Status.OPEN
     elif open_request is not None:
         state = Port25Status.PENDING
-    elif egress.source == EgressSource.ABUSE:
+    elif egress.revoked_for_abuse:
         state = Port25Status.REVOKED
     else:
         state = Port25Status.BLOCKED

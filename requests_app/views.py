@@ -5,13 +5,13 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Account
-from accounts.selectors import account_of
+from accounts.selectors import acting_account
 from requests_app.check_flow import RerunNotAllowed, check_progress, rerun_checks
 from requests_app.forms import AnswerForm, UnblockRequestForm
 from requests_app.lifecycle import IllegalTransition
@@ -27,10 +27,7 @@ def customer_view(view):
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        account = account_of(request.user)
-        if account is None:
-            raise Http404(_("This login does not act for a customer account."))
-        return view(request, account, *args, **kwargs)
+        return view(request, acting_account(request.user), *args, **kwargs)
 
     return wrapper
 

@@ -55,16 +55,18 @@ def test_default_queue_is_awaiting_review_oldest_first(client, reviewer):
     [("needs_info", Status.NEEDS_INFO), ("stuck", Status.CHECKING), ("decided", Status.APPROVED)],
 )
 def test_each_queue_shows_its_requests(client, reviewer, query, expected_status, settings):
-    settings.PORTAL_STUCK_CHECKING_MINUTES = 30
     make_requests(1)
     target = make_requests(1, status=expected_status, decided_at=timezone.now())[0]
+    # No progress for longer than the sweep waits: stuck, if it is checking.
+    no_progress = timezone.now() - timedelta(seconds=settings.PORTAL_CHECK_STUCK_AFTER + 60)
+    UnblockRequest.objects.filter(pk=target.pk).update(updated_at=no_progress)
     client.force_login(reviewer)
     assert listed(client.get(URL, {"queue": query})) == [target.pk]
 
 
 def test_fresh_checking_is_not_stuck(client, reviewer):
     fresh = make_requests(1, status=Status.CHECKING)[0]
-    UnblockRequest.objects.filter(pk=fresh.pk).update(status_changed_at=timezone.now())
+    UnblockRequest.objects.filter(pk=fresh.pk).update(status_changed_at=timezone.now(), updated_at=timezone.now())
     client.force_login(reviewer)
     assert listed(client.get(URL, {"queue": "stuck"})) == []
 

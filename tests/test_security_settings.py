@@ -10,8 +10,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import PASSWORD
-
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -3,20 +3,18 @@
 import json
 
 from accounts.models import Account
-from egress.models import EgressSource, EgressState
-from egress.selectors import desired_egress
 from verification.checks import BY_NAME
 from verification.models import CheckRun, ResultStatus
 from verification.outcome import AccountFacts
 
 
-def account_facts(account: Account, *, earlier_rejections: int) -> AccountFacts:
-    egress = desired_egress(account)
+def account_facts(account: Account, *, earlier_rejections: int, revoked_for_abuse: bool) -> AccountFacts:
+    """What the account-signals check weighs; the caller passes what other apps know (egress, requests)."""
     return AccountFacts(
         created_at=account.created_at,
         identity_verified=account.identity_verified,
         payment_verified=account.payment_verified,
-        revoked_for_abuse=egress.source == EgressSource.ABUSE and egress.desired == EgressState.BLOCKED,
+        revoked_for_abuse=revoked_for_abuse,
         earlier_rejections=earlier_rejections,
     )
 
