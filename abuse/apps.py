@@ -13,3 +13,8 @@ class AbuseConfig(AppConfig):
         from egress.models import EgressDecision
 
         post_save.connect(on_egress_decision, sender=EgressDecision, dispatch_uid="abuse.close_on_reopen")
+
+        from abuse.receivers import on_traffic_observed
+        from egress.signals import traffic_observed
+
+        traffic_observed.connect(on_traffic_observed, dispatch_uid="abuse.weigh_traffic")

@@ -33,10 +33,11 @@ class NotAllowed(Exception):
     """This person may not take this step on this revocation; the message says who may."""
 
 
-def revoke(account: Account, reports: list[AbuseReport], rule: str) -> PolicyDecision:
-    """Close port 25 because of these reports. Runs in the policy's transaction, account locked."""
+def revoke(account: Account, reports: list[AbuseReport], rule: str, *, reason: str = "") -> PolicyDecision:
+    """Close port 25 because of these reports (or of `reason`: traffic seen, no reports).
+    Runs in the policy's transaction, account locked."""
     decision = PolicyDecision.objects.record(account, Outcome.REVOKE, rule, reports)
-    reason = _reason(reports)
+    reason = reason or _reason(reports)
     revocation = Revocation.objects.create(
         account=account,
         decision=decision,

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from abuse import policy, take_in
+from abuse import policy, take_in, traffic_policy
 from abuse.selectors import recently_reported_accounts
 
 logger = logging.getLogger(__name__)
@@ -67,3 +67,9 @@ def sweep() -> int:
     accounts = recently_reported_accounts(since)
     policy.evaluate_many(accounts)
     return len(accounts)
+
+
+@shared_task
+def weigh_traffic(event_ids: list[int]) -> int:
+    """Block or revoke for bursts the traffic collector saw (egress.signals.traffic_observed)."""
+    return len(traffic_policy.weigh_bursts(event_ids))

@@ -1,0 +1,91 @@
+"""The traffic policy: what the portal does when an enforcement point saw a burst on port 25.
+
+A source over the kernel-side rate blocks its account's port 25 for PORTAL_TRAFFIC_BLOCK_SECONDS,
+doubled for each earlier traffic block within PORTAL_TRAFFIC_REPEAT_DAYS; the
+PORTAL_TRAFFIC_BLOCKS_TO_REVOKE-th is a revocation for the abuse desk, with the way back of abuse
+revocations. A temporary block is an egress decision with an expiry: egress lifts it by itself.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from abuse.revocations import revoke
+from accounts.models import Account
+from egress.models import EgressDecision, EgressSource, EgressState, TrafficEvent
+from egress.selectors import desired_egress
+from egress.services import deciding_together, set_desired_state
+
+BLOCK, REVOKE = "block", "revoke"
+
+
+@dataclass(frozen=True)
+class TrafficVerdict:
+    account_id: int
+    action: str  # BLOCK or REVOKE
+    seconds: float  # how long a temporary block lasts (0 for a revocation)
+
+
+def weigh_bursts(event_ids: list[int]) -> list[TrafficVerdict]:
+    """Block (or revoke) the accounts whose addresses these over-rate events name, once each."""
+    events = TrafficEvent.objects.filter(pk__in=event_ids, account__isnull=False).order_by("observed_at", "id")
+    by_account: dict[int, list[TrafficEvent]] = defaultdict(list)
+    for event in events:
+        by_account[event.account_id].append(event)
+    verdicts = []
+    for account_id, seen in sorted(by_account.items()):
+        verdict = _weigh(account_id, seen)
+        if verdict is not None:
+            verdicts.append(verdict)
+    return verdicts
+
+
+@transaction.atomic
+def _weigh(account_id: int, events: list[TrafficEvent]) -> TrafficVerdict | None:
+    account = Account.objects.select_for_update().get(pk=account_id)
+    if desired_egress(account).desired != EgressState.ALLOWED:
+        return None  # closed already (by an earlier burst, a report or staff): nothing to stop
+    now = timezone.now()
+    earlier = EgressDecision.objects.filter(
+        account=account,
+        source=EgressSource.TRAFFIC,
+        to_state=EgressState.BLOCKED,
+        until__isnull=False,
+        decided_at__gte=now - timedelta(days=settings.PORTAL_TRAFFIC_REPEAT_DAYS),
+    ).count()
+    reason = _evidence(events)
+    with deciding_together():
+        if earlier + 1 >= settings.PORTAL_TRAFFIC_BLOCKS_TO_REVOKE:
+            rule = _("Burst number %(n)d on port 25 within %(days)d days.") % {
+                "n": earlier + 1,
+                "days": settings.PORTAL_TRAFFIC_REPEAT_DAYS,
+            }
+            revoke(account, [], rule, reason=reason)
+            return TrafficVerdict(account_id, REVOKE, 0)
+        seconds = settings.PORTAL_TRAFFIC_BLOCK_SECONDS * 2**earlier
+        set_desired_state(
+            account,
+            EgressState.BLOCKED,
+            source=EgressSource.TRAFFIC,
+            reason=reason,
+            until=now + timedelta(seconds=seconds),
+        )
+    return TrafficVerdict(account_id, BLOCK, seconds)
+
+
+def _evidence(events: list[TrafficEvent]) -> str:
+    """The figures, in words the customer and the abuse desk both read."""
+    seen = "; ".join(
+        _("%(ip)s opened %(n)d new connections in the minute of %(at)s (seen by %(target)s)")
+        % {"ip": e.ip, "n": e.connections, "at": e.observed_at.strftime("%Y-%m-%d %H:%M UTC"), "target": e.target}
+        for e in events
+    )
+    return _("More than %(limit)d new port-25 connections a minute: %(seen)s.") % {
+        "limit": settings.PORTAL_TRAFFIC_BURST_PER_MINUTE,
+        "seen": seen,
+    }

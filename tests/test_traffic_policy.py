@@ -1,0 +1,130 @@
+"""The traffic policy with the clock controlled: bursts block for a while, doubling, the third revokes.
+
+Traffic is fed to the `simulated` backend and read by the real collector task; the policy runs
+from the signal the collector sends, as in production (tasks inline).
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from abuse.models import Revocation
+from egress.adapters.simulated import simulate_connections
+from egress.models import EgressDecision, EgressSource, EgressState, SimulatedAllowance
+from egress.tasks import collect_traffic, sweep
+from tests.conftest import CUSTOMER_IPS
+from tests.egress_support import decide, eager_tasks
+
+__all__ = ["decide"]  # a fixture
+
+START = datetime(2026, 3, 2, 12, 0, 30, tzinfo=UTC)
+HOUR = 3600
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def traffic(settings, db, django_capture_on_commit_callbacks):
+    settings.PORTAL_EGRESS_TARGETS = {"edge": {"backend": "simulated"}}
+    settings.PORTAL_TRAFFIC_BLOCK_SECONDS = HOUR
+    settings.PORTAL_TRAFFIC_REPEAT_DAYS = 7
+    settings.PORTAL_TRAFFIC_BLOCKS_TO_REVOKE = 3
+    settings.PORTAL_TRAFFIC_OVER_RATE_HOLD = 600
+    settings.PORTAL_TRAFFIC_BURST_PER_MINUTE = 60
+
+    class Traffic:
+        def burst(self, ip: str = CUSTOMER_IPS[0], connections: int = 400) -> None:
+            simulate_connections("edge", ip, connections, over_rate=True)
+            self.collect()
+
+        def collect(self) -> None:
+            with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
+                collect_traffic.delay()
+
+        def sweep(self) -> None:
+            with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
+                sweep.delay()
+
+    return Traffic()
+
+
+def allowed() -> set[str]:
+    return set(SimulatedAllowance.objects.values_list("ip", flat=True))
+
+
+def traffic_blocks(account) -> list[tuple[str, datetime | None]]:
+    rows = EgressDecision.objects.filter(account=account, source=EgressSource.TRAFFIC).order_by("id")
+    return list(rows.values_list("to_state", "until"))
+
+
+def test_a_burst_blocks_port_25_for_an_hour_with_the_figures_then_it_opens_by_itself(
+    traffic, clock, account, decide
+):
+    decide(account, EgressState.ALLOWED)
+    traffic.burst(connections=400)
+
+    account.egress.refresh_from_db()
+    assert (account.egress.desired, account.egress.source) == (EgressState.BLOCKED, EgressSource.TRAFFIC)
+    assert account.egress.until == START + timedelta(hours=1)
+    assert "400 new connections" in account.egress.reason and CUSTOMER_IPS[0] in account.egress.reason
+    assert allowed() == set(), "the firewall closed at once"
+
+    clock.shift(timedelta(minutes=59))
+    traffic.sweep()
+    assert allowed() == set()
+    clock.shift(timedelta(minutes=1))
+    traffic.sweep()
+    assert allowed() == set(CUSTOMER_IPS)
+
+
+def test_each_repeat_within_the_window_doubles_the_block_and_the_third_revokes(traffic, clock, account, decide):
+    decide(account, EgressState.ALLOWED)
+    traffic.burst()
+    clock.shift(timedelta(hours=1))
+    traffic.sweep()
+    clock.shift(timedelta(minutes=30))
+    traffic.burst()
+    account.egress.refresh_from_db()
+    assert account.egress.until == START + timedelta(hours=1, minutes=30) + timedelta(hours=2)
+
+    clock.shift(timedelta(hours=2))
+    traffic.sweep()
+    clock.shift(timedelta(minutes=30))
+    traffic.burst()
+
+    account.egress.refresh_from_db()
+    assert (account.egress.desired, account.egress.source, account.egress.until) == ("blocked", "abuse", None)
+    (revocation,) = Revocation.objects.filter(account=account)
+    assert "Burst number 3" in revocation.decision.rule
+    assert "new connections" in revocation.reason
+    clock.shift(timedelta(days=1))
+    traffic.sweep()
+    assert allowed() == set(), "a revocation does not lift by itself"
+
+
+def test_a_burst_after_the_window_starts_again_at_an_hour(traffic, clock, account, decide):
+    decide(account, EgressState.ALLOWED)
+    traffic.burst()
+    clock.shift(timedelta(days=8))
+    traffic.sweep()
+    traffic.burst()
+    blocks = EgressDecision.objects.filter(account=account, until__isnull=False).order_by("id")
+    assert [block.until - block.decided_at for block in blocks] == [timedelta(hours=1)] * 2
+
+
+def test_a_burst_from_a_blocked_account_changes_nothing(traffic, clock, account):
+    traffic.burst()
+    assert traffic_blocks(account) == []
+
+
+def test_one_burst_seen_over_several_readings_blocks_once(traffic, clock, account, decide):
+    decide(account, EgressState.ALLOWED)
+    traffic.burst()
+    clock.shift(timedelta(minutes=1))
+    traffic.burst()  # still in the over-rate set; the address is blocked now, so counted as attempts
+    assert [state for state, _until in traffic_blocks(account)] == ["blocked"]
