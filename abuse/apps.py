@@ -9,6 +9,7 @@ class AbuseConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
+        from abuse import mailbox_feed  # noqa: F401  its Celery task (abuse.tasks is imported by the intake it uses)
         from abuse.receivers import on_egress_decision
         from egress.models import EgressDecision
 

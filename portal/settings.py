@@ -407,6 +407,27 @@ PORTAL_ABUSE_TAKE_IN_INTERVAL = env.float("PORTAL_ABUSE_TAKE_IN_INTERVAL", defau
 # or a worker that died half-way delays a revocation by at most this. A sweep is a few indexed reads.
 PORTAL_ABUSE_SWEEP_SECONDS = env.float("PORTAL_ABUSE_SWEEP_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE["abuse-sweep"] = {"task": "abuse.tasks.sweep", "schedule": PORTAL_ABUSE_SWEEP_SECONDS}
+# The policy counts a report whose address was derived from the Received headers (no Source-IP)
+# as this fraction of one whose reporter stated the address (abuse.sender).
+PORTAL_ABUSE_DERIVED_WEIGHT = env.float("PORTAL_ABUSE_DERIVED_WEIGHT", default=0.5)
+# The mailbox feed (abuse.mailbox_feed): an IMAPS mailbox the feedback loops deliver to, polled
+# every PORTAL_ABUSE_IMAP_POLL_SECONDS; each message is stored, then moved to the processed or
+# rejected folder. No host: no feed. PORTAL_ABUSE_IMAP_CA_FILE trusts a private CA (else the system's).
+PORTAL_ABUSE_IMAP_HOST = env.str("PORTAL_ABUSE_IMAP_HOST", default="")
+PORTAL_ABUSE_IMAP_PORT = env.int("PORTAL_ABUSE_IMAP_PORT", default=993)
+PORTAL_ABUSE_IMAP_USER = env.str("PORTAL_ABUSE_IMAP_USER", default="")
+PORTAL_ABUSE_IMAP_PASSWORD = env.str("PORTAL_ABUSE_IMAP_PASSWORD", default="")
+PORTAL_ABUSE_IMAP_FOLDERS = env.list("PORTAL_ABUSE_IMAP_FOLDERS", default=["INBOX"])
+PORTAL_ABUSE_IMAP_PROCESSED = env.str("PORTAL_ABUSE_IMAP_PROCESSED", default="Processed")
+PORTAL_ABUSE_IMAP_REJECTED = env.str("PORTAL_ABUSE_IMAP_REJECTED", default="Rejected")
+PORTAL_ABUSE_IMAP_CA_FILE = env.str("PORTAL_ABUSE_IMAP_CA_FILE", default="")
+PORTAL_ABUSE_IMAP_TIMEOUT = env.float("PORTAL_ABUSE_IMAP_TIMEOUT", default=30.0)
+PORTAL_ABUSE_IMAP_POLL_SECONDS = env.float("PORTAL_ABUSE_IMAP_POLL_SECONDS", default=60.0)
+if PORTAL_ABUSE_IMAP_HOST:
+    CELERY_BEAT_SCHEDULE["abuse-mailbox"] = {
+        "task": "abuse.mailbox_feed.poll_mailbox",
+        "schedule": PORTAL_ABUSE_IMAP_POLL_SECONDS,
+    }
 # --- end of Abuse ----------------------------------------------------------------------
 
 # --- Operating it ----------------------------------------------------------------------

@@ -1,0 +1,182 @@
+"""Finding 3 of the security probe and #15's "mail that can fail without harm", with a real Celery worker,
+a real SMTP server on loopback (aiosmtpd) and PostgreSQL and Redis as scripts/test starts them.
+
+Before: mail was sent inside non-robust after-commit hooks. An SMTP server that refused answered 500
+after the approval had committed; in the policy's grouped decisions a Subject Django refused (an account
+name with CR/LF) dropped every later hook, the firewall dispatch included, which then waited for the
+sweep. Now mail is a task queued by a robust hook and retried. The egress sweep is an hour away in these
+tests, so a firewall that changes did so through the after-commit dispatch: measured by state, no sleeps.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from email import message_from_bytes
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.utils import timezone
+
+from abuse import intake, take_in
+from abuse.models import Category, Channel, Revocation
+from abuse.reports import ReportInput
+from accounts.models import Account
+from egress.models import EgressSource, EgressState
+from egress.services import set_desired_state
+from requests_app import review
+from requests_app.models import Status
+from tests.abuse_samples import backdate_addresses
+from tests.conftest import CUSTOMER_IPS, OTHER_IPS, make_customer
+from tests.loopback import free_port
+from tests.parts import first_missing, missing, need_postgres, need_redis
+from tests.review_fixtures import awaiting
+from tests.test_abuse_worker import allowed, wait_for, worker_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = [
+    missing(first_missing(need_redis(), need_postgres("a database the worker shares"))),
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.mail_through_worker,
+]
+
+
+class Mailbox:
+    """An SMTP server's behaviour: refuse every sender with `refusal` (while set), else keep the mail."""
+
+    def __init__(self, refusal: str | None = None) -> None:
+        self.refusal = refusal
+        self.received: list = []
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.refusal:
+            return self.refusal
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@contextmanager
+def smtp_on(port: int, mailbox: Mailbox) -> Iterator[None]:
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def worker(transactional_db, tmp_path, settings, smtp_port):
+    """A worker that sends mail to 127.0.0.1:`smtp_port`, retrying after 1 s, 2 s, 4 s…; no egress sweep."""
+    settings.PORTAL_EGRESS_TARGETS = {"default": {"backend": "simulated"}}
+    settings.PORTAL_ABUSE_TAKE_IN_INTERVAL = 3600.0  # this process takes the reports in, all in one batch
+    log = tmp_path / "worker.log"
+    env = {
+        **worker_env(),
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "PORTAL_MAIL_RETRY_SECONDS": "1",
+        "PORTAL_EGRESS_SWEEP_SECONDS": "3600",
+        "PORTAL_ABUSE_SWEEP_SECONDS": "3600",
+    }
+    argv = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO", "--concurrency=2"]
+    argv += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--purge", "--hostname", "mail@%h"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for(lambda: b" ready." in log.read_bytes(), 60, log)
+    yield log
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
+def retried(log: Path) -> bool:
+    return b"send_mail_task" in log.read_bytes() and b"retry: Retry in" in log.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    ["421 4.3.2 Service not available, closing transmission channel", "451 4.3.0 Local error", None],
+    ids=["421", "451", "nobody-listening"],
+)
+def test_an_approval_stands_and_opens_port_25_while_mail_fails_and_the_mail_follows(
+    worker, smtp_port, django_user_model, refusal
+):
+    customer = make_customer("alice@acme.test", "Acme", "vm-acme-1", CUSTOMER_IPS)
+    request = awaiting(customer.membership.account, customer)
+    reviewer = django_user_model.objects.create_superuser("rita@provider.test", "pw-not-used")
+    mailbox = Mailbox(refusal)
+
+    with smtp_on(smtp_port, mailbox) if refusal else _nothing():
+        opened = review.approve(request.pk, reviewer, expected_status=Status.AWAITING_REVIEW)  # returns, no 500
+
+        assert opened is True
+        request.refresh_from_db()
+        assert request.status == Status.APPROVED
+        seconds = wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, worker)
+        wait_for(lambda: retried(worker), 60, worker)
+        assert mailbox.received == [], f"opened in {seconds:.1f} s; nothing delivered while the server fails"
+        mailbox.refusal = None
+
+    with smtp_on(smtp_port, mailbox):  # the server is back (or there at last)
+        wait_for(lambda: mailbox.received, 60, worker)
+    [message] = mailbox.received
+    assert message["To"] == "alice@acme.test" and "Port 25 is open" in message["Subject"]
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _spam_trap_report(ip: str, number: int) -> None:
+    report = ReportInput(
+        category=Category.SPAMTRAP,
+        source_ip=ip,
+        occurred_at=timezone.now() - timedelta(minutes=5),
+        reference=f"trap-{number}",
+        evidence={"text": "Hit on a spam trap."},
+    )
+    intake.receive(report, raw=b"{}", channel=Channel.JSON, reporter=None)
+
+
+def test_an_account_name_with_cr_lf_stalls_no_other_account_in_the_same_batch(worker, smtp_port):
+    acme = make_customer("alice@acme.test", "Acme", "vm-acme-1", CUSTOMER_IPS).membership.account
+    globex = make_customer("bob@globex.test", "Globex", "vm-globex-1", OTHER_IPS).membership.account
+    # Stored before sign-up refused control characters (the form refuses it now: test_control_characters.py).
+    Account.objects.filter(pk=globex.pk).update(name="Globex\r\nBcc: everyone@example.org")
+    for account in (acme, globex):
+        backdate_addresses(account, timezone.now() - timedelta(days=30))
+        set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="approved")
+    wait_for(lambda: allowed() == {*CUSTOMER_IPS, *OTHER_IPS}, 30, worker)
+    mailbox = Mailbox()
+
+    with smtp_on(smtp_port, mailbox):
+        _spam_trap_report(OTHER_IPS[0], 1)
+        _spam_trap_report(CUSTOMER_IPS[0], 2)
+        take_in.take_in_waiting()  # one batch: both accounts decided in one transaction
+
+        assert Revocation.objects.filter(account__in=[acme, globex]).count() == 2
+        seconds = wait_for(lambda: allowed() == set(), 30, worker)
+        wait_for(lambda: len(mailbox.received) == 2, 60, worker)
+
+    assert seconds < 30, "both closed by the after-commit dispatch, not by a sweep (an hour away here)"
+    assert sorted(m["To"] for m in mailbox.received) == ["alice@acme.test", "bob@globex.test"]
+    assert all("\n" not in m["Subject"] and "\r" not in m["Subject"] for m in mailbox.received)
+    assert not any(m["Bcc"] for m in mailbox.received)
