@@ -81,7 +81,7 @@ def _empty_inlines() -> dict:
     return {
         f"{prefix}-{key}": value
         for prefix in ("memberships", "servers")
-        for key, value in {"TOTAL_FORMS": "0", "INITIAL_FORMS": "0", "MIN_NUM_FORMS": "0", "MAX_NUM_FORMS": "1000"}.items()
+        for key, value in {"TOTAL_FORMS": "0", "INITIAL_FORMS": "0", "MIN_NUM_FORMS": "0", "MAX_NUM_FORMS": "9"}.items()
     }
 
 

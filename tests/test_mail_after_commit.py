@@ -95,7 +95,9 @@ def worker(transactional_db, tmp_path, settings, smtp_port):
     argv = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO", "--concurrency=2"]
     argv += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--purge", "--hostname", "mail@%h"]
     with log.open("wb") as out:
-        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     wait_for(lambda: b" ready." in log.read_bytes(), 60, log)
     yield log
     os.killpg(process.pid, signal.SIGTERM)
