@@ -75,7 +75,8 @@ def test_spf_dmarc_and_mx_in_order_pass():
     assert outcome.verdict == Verdict.PASS, outcome.summary
     assert outcome.evidence["spf"]["result"] == "pass"
     assert outcome.evidence["dmarc"]["policy"] == "reject"
-    assert outcome.evidence["mx"]["mx"] == ["10 mail.acme-mail.example.org"]
+    assert outcome.evidence["mx"]["hosts"] == ["10 mail.acme-mail.example.org"]
+    assert outcome.evidence["mx"]["null_mx"] is False
 
 
 def test_spf_include_authorises_but_dmarc_none_and_warns():
@@ -98,7 +99,7 @@ def test_spf_mx_mechanism_authorises():
         ("spf-plusall.example.org", "+all"),
         ("spf-other.example.org", "does not authorise 127.0.0.1"),
         ("spf-many.example.org", "more than 10"),
-        ("spf-two.example.org", "2 SPF records"),
+        ("spf-two.example.org", "more than one SPF record"),
     ],
 )
 def test_spf_problems_fail(domain, words):

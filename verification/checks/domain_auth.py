@@ -3,36 +3,67 @@
 import ipaddress
 
 import dns.exception
+import dns.name
 import dns.resolver
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from verification.checks import reverse_dns, spf
+from verification.checks import dmarc, reverse_dns, spf
 from verification.outcome import CheckSubject, Deadline, Outcome, Verdict, worst
 
-DMARC_POLICIES = ("none", "quarantine", "reject")
+# What to tell the customer for each SPF result that does not authorise the server.
+SPF_ADVICE = {
+    "none": (
+        Verdict.FAIL,
+        _lazy(
+            "%(domain)s has no SPF record. Publish a TXT record “v=spf1 ip4:%(ip)s -all” (or add your server)."
+        ),
+    ),
+    "fail": (
+        Verdict.FAIL,
+        _lazy(
+            "The SPF record of %(domain)s does not authorise %(ip)s (result “fail”): receivers will reject "
+            "your mail. Add “ip4:%(ip)s” (or ip6:) to it."
+        ),
+    ),
+    "softfail": (
+        Verdict.FAIL,
+        _lazy(
+            "The SPF record of %(domain)s does not authorise %(ip)s (“~all”: receivers mark your mail as suspect). "
+            "Add “ip4:%(ip)s” (or ip6:) to it."
+        ),
+    ),
+    "neutral": (
+        Verdict.FAIL,
+        _lazy(
+            "The SPF record of %(domain)s says nothing about %(ip)s (neutral), so receivers trust your mail no more "
+            "than a stranger's. Add “ip4:%(ip)s” (or ip6:) to it."
+        ),
+    ),
+    "permerror": (
+        Verdict.FAIL,
+        _lazy(
+            "The SPF record of %(domain)s is invalid (%(reason)s); receivers treat it as an error. Correct it."
+        ),
+    ),
+    "temperror": (
+        Verdict.ERROR,
+        _lazy(
+            "We could not read the SPF record of %(domain)s (DNS did not answer: %(reason)s). Re-run the checks later."
+        ),
+    ),
+}
 
 
-def _spf_part(resolver: dns.resolver.Resolver, ip: str, domain: str) -> tuple[str, str, dict]:
-    evaluation = spf.evaluate(resolver, ip, domain)
+def _spf_part(resolver: dns.resolver.Resolver, ip: str, domain: str, seconds: float) -> tuple[str, str, dict]:
+    evaluation = spf.evaluate(resolver, ip, domain, seconds=seconds)
     facts = evaluation.as_dict()
-    values = {"domain": domain, "ip": ip}
-    if evaluation.result == "temperror":
-        return Verdict.ERROR, _("We could not read the SPF record of %(domain)s (DNS did not answer).") % values, facts
-    if evaluation.result == "none":
-        message = _("%(domain)s has no SPF record. Publish a TXT record “v=spf1 ip4:%(ip)s -all” (or add your server).")
-        return Verdict.FAIL, message % values, facts
-    if evaluation.result == "permerror":
-        return (
-            Verdict.FAIL,
-            _("The SPF record of %(domain)s is invalid (%(reason)s); receivers ignore it. Correct it.")
-            % {**values, "reason": evaluation.notes[-1] if evaluation.notes else "syntax"},
-            facts,
-        )
+    values = {"domain": domain, "ip": ip, "reason": evaluation.notes[-1] if evaluation.notes else ""}
+    if evaluation.result in SPF_ADVICE:
+        verdict, message = SPF_ADVICE[evaluation.result]
+        return verdict, str(message) % values, facts
     if evaluation.all_qualifier == "+":
         message = _("The SPF record of %(domain)s ends in “+all”, which lets anyone send as you. Use “-all” or “~all”.")
-        return Verdict.FAIL, message % values, facts
-    if evaluation.result != "pass":
-        message = _("The SPF record of %(domain)s does not authorise %(ip)s. Add “ip4:%(ip)s” (or ip6:) to it.")
         return Verdict.FAIL, message % values, facts
     if evaluation.all_qualifier in ("?", ""):
         message = _("The SPF record of %(domain)s authorises your server but ends neutrally; end it with “-all”.")
@@ -40,53 +71,56 @@ def _spf_part(resolver: dns.resolver.Resolver, ip: str, domain: str) -> tuple[st
     return Verdict.PASS, _("SPF of %(domain)s authorises %(ip)s.") % values, facts
 
 
-def _dmarc_record(resolver: dns.resolver.Resolver, domain: str) -> tuple[str, list[str]]:
-    """(where, records) for the domain, or its parent when it has none (a stand-in for the organisational domain)."""
-    candidates = [domain]
-    labels = domain.split(".")
-    if len(labels) > 2:
-        candidates.append(".".join(labels[-2:]))
-    for name in candidates:
-        records = [r for r in spf.txt_records(resolver, f"_dmarc.{name}") if r.lower().startswith("v=dmarc1")]
-        if records:
-            return name, records
-    return domain, []
-
-
 def _dmarc_part(resolver: dns.resolver.Resolver, domain: str) -> tuple[str, str, dict]:
     try:
-        where, records = _dmarc_record(resolver, domain)
+        policy = dmarc.lookup(resolver, domain)
     except spf.SpfError:
         return Verdict.ERROR, _("We could not read the DMARC record of %(domain)s.") % {"domain": domain}, {}
-    facts: dict = {"domain": where, "records": records}
-    if not records:
-        message = _("%(domain)s has no DMARC record. Publish “_dmarc.%(domain)s TXT v=DMARC1; p=none; rua=mailto:…”.")
-        return Verdict.WARN, message % {"domain": domain}, facts
-    tags = dict(
-        (part.split("=", 1)[0].strip().lower(), part.split("=", 1)[1].strip())
-        for part in records[0].split(";")
-        if "=" in part
+    facts = policy.as_dict()
+    values = {"domain": domain, "where": policy.found_at, "policy": policy.applied_policy}
+    if not policy.record:
+        message = _(
+            "%(domain)s has no DMARC record (nor has %(org)s). Publish “_dmarc.%(org)s TXT v=DMARC1; p=none; "
+            "rua=mailto:…” and move to p=quarantine once the reports are clean."
+        )
+        return Verdict.WARN, message % {**values, "org": policy.organizational_domain}, facts
+    if policy.errors:
+        message = _("The DMARC record of %(where)s is invalid (%(errors)s); receivers ignore it. Correct it.")
+        return Verdict.FAIL, message % {**values, "errors": "; ".join(policy.errors)}, facts
+    if policy.applied_policy == "none":
+        message = _("The DMARC policy for %(domain)s is “none” (monitoring only); move to quarantine or reject.")
+        return Verdict.WARN, message % values, facts
+    if policy.pct < 100:
+        message = _("The DMARC policy for %(domain)s applies to %(pct)s%% of failing mail only (pct=); use pct=100.")
+        return Verdict.WARN, message % {**values, "pct": policy.pct}, facts
+    return Verdict.PASS, _("DMARC policy for %(domain)s is %(policy)s (record at %(where)s).") % values, facts
+
+
+def mx_hosts(resolver: dns.resolver.Resolver, domain: str) -> list[tuple[int, str]]:
+    """(preference, host) pairs, best first; a null MX (RFC 7505) is (0, "")."""
+    try:
+        answer = resolver.resolve(domain, "MX")
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return []
+    return sorted(
+        (r.preference, "" if r.exchange == dns.name.root else r.exchange.to_text(omit_final_dot=True)) for r in answer
     )
-    facts["policy"] = tags.get("p", "")
-    if len(records) > 1 or facts["policy"].lower() not in DMARC_POLICIES:
-        message = _("The DMARC record of %(domain)s is invalid (one record with p=none, quarantine or reject).")
-        return Verdict.FAIL, message % {"domain": where}, facts
-    if facts["policy"].lower() == "none":
-        message = _("The DMARC policy of %(domain)s is “none” (monitoring only); move to quarantine or reject.")
-        return Verdict.WARN, message % {"domain": where}, facts
-    return Verdict.PASS, _("DMARC policy of %(domain)s is %(policy)s.") % {"domain": where, **facts}, facts
 
 
 def _mx_part(resolver: dns.resolver.Resolver, domain: str) -> tuple[str, str, dict]:
     try:
-        answer = resolver.resolve(domain, "MX")
-        hosts = sorted((r.preference, r.exchange.to_text(omit_final_dot=True)) for r in answer)
-    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-        hosts = []
+        hosts = mx_hosts(resolver, domain)
     except reverse_dns.DNS_FAILURES:
         return Verdict.ERROR, _("We could not read the MX records of %(domain)s.") % {"domain": domain}, {}
-    facts = {"mx": [f"{pref} {host or '.'}" for pref, host in hosts]}
-    if not hosts or hosts == [(0, "")]:
+    null_mx = any(host == "" for _pref, host in hosts)
+    facts = {"hosts": [f"{pref} {host or '.'}" for pref, host in hosts], "null_mx": null_mx}
+    if null_mx:
+        message = _(
+            "%(domain)s publishes a null MX (“0 .”, RFC 7505): it accepts no mail, so bounces and replies to your "
+            "mail cannot come back. Publish an MX record for a server that receives mail."
+        )
+        return Verdict.WARN, message % {"domain": domain}, facts
+    if not hosts:
         message = _(
             "%(domain)s accepts no mail (no MX record): replies and bounces cannot reach you. Add an MX record."
         )
@@ -94,15 +128,21 @@ def _mx_part(resolver: dns.resolver.Resolver, domain: str) -> tuple[str, str, di
     return Verdict.PASS, _("%(domain)s has MX records.") % {"domain": domain}, facts
 
 
-def check(subject: CheckSubject, deadline: Deadline) -> Outcome:
+def examine(ip: str, domain: str, deadline: Deadline) -> dict[str, tuple[str, str, dict]]:
+    """{"spf" | "dmarc" | "mx": (verdict, customer's sentence, facts)}. Raises DNSException."""
     resolver = reverse_dns.resolver_for(deadline)
+    return {
+        "spf": _spf_part(resolver, ip, domain, deadline.remaining()),
+        "dmarc": _dmarc_part(resolver, domain),
+        "mx": _mx_part(resolver, domain),
+    }
+
+
+def check(subject: CheckSubject, deadline: Deadline) -> Outcome:
     ip = ipaddress.ip_address(subject.mail_server_ip).compressed
     domain = subject.sending_domain.lower().rstrip(".")
-    parts = {}
     try:
-        parts["spf"] = _spf_part(resolver, ip, domain)
-        parts["dmarc"] = _dmarc_part(resolver, domain)
-        parts["mx"] = _mx_part(resolver, domain)
+        parts = examine(ip, domain, deadline)
     except dns.exception.DNSException as exc:
         return Outcome(
             Verdict.ERROR, _("We could not read the DNS of %(domain)s.") % {"domain": domain}, {"error": str(exc)}
