@@ -10,11 +10,11 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.hostnames import normalise_hostname
 from accounts.models import Account, Server
 from accounts.services import ServerOwnedElsewhere, delete_server, record_server
 from accounts.token_auth import IsPlatform, PlatformTokenAuthentication
 from portal.single_line import SingleLineSerializerMixin
-from verification.hostnames import normalise_hostname
 
 
 class ServerSerializer(SingleLineSerializerMixin, serializers.Serializer):

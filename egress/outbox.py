@@ -12,12 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from egress import tasks
 from egress.adapters import Change, EgressError
 from egress.models import ChangeStatus, EgressChange, EgressTarget
 from egress.selectors import addresses_of, allowed_among
@@ -86,9 +86,23 @@ def _dispatch_on_commit(target: str) -> None:
 def dispatch(target: str) -> None:
     """Queue the apply task; without a broker, the periodic sweep finds the row instead."""
     try:
-        tasks.apply_changes.delay(target)
+        apply_changes.delay(target)
     except OperationalError as exc:
         logger.warning("Egress target %s: broker unavailable (%s); the sweep will apply the change.", target, exc)
+
+
+# Here, not in egress.tasks (which imports this module), under the name the settings route to the
+# `egress` queue: this module queues it.
+@shared_task(bind=True, max_retries=None, name="egress.tasks.apply_changes")
+def apply_changes(self, target: str) -> int:
+    """Apply the target's due outbox rows; after a failure, come back when the backoff ends.
+
+    The rows count their own attempts (PORTAL_EGRESS_MAX_ATTEMPTS), so the task retries unbounded.
+    """
+    outcome = apply_due(target)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.applied
 
 
 def lock_target(name: str) -> EgressTarget:

@@ -8,6 +8,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.hostnames import normalise_hostname
 from accounts.selectors import acting_account, active_addresses
 from portal.single_line import SingleLineSerializerMixin
 from requests_app import field_validators
@@ -18,7 +19,6 @@ from requests_app.models import RequestEvent, UnblockRequest
 from requests_app.selectors import port25_status, requests_of
 from requests_app.services import RequestNotAllowed, submit_request, withdraw_request
 from requests_app.use_case_rules import apply_use_case_rules
-from verification.hostnames import normalise_hostname
 from verification.selectors import latest_run, run_progress
 from verification.serializers import CheckRunSerializer
 

@@ -8,6 +8,7 @@ a status change (always through `lifecycle.transition`).
 import logging
 from datetime import timedelta
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -77,8 +78,6 @@ def queue_checks(request_id: int) -> None:
     A broker that is down must not fail the customer's submission: the sweep
     queues requests that made no progress again (see stuck_requests).
     """
-    from requests_app.tasks import run_request_checks  # the tasks module imports this one
-
     def send() -> None:
         try:
             run_request_checks.delay(request_id)
@@ -86,6 +85,13 @@ def queue_checks(request_id: int) -> None:
             logger.warning("could not queue the checks of request #%s (%s); the sweep will", request_id, exc)
 
     transaction.on_commit(send)
+
+
+# Here, not in requests_app.tasks (which imports this module): queue_checks queues it.
+@shared_task(ignore_result=True, name="requests_app.tasks.run_request_checks")
+def run_request_checks(request_id: int) -> None:
+    """Run (or resume) the automated checks of one request and route it afterwards."""
+    process(request_id)
 
 
 def start_checks(request: UnblockRequest, trigger: str, by: User | None) -> CheckRun:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from verification.hostnames import normalise_hostname
+from accounts.hostnames import normalise_hostname
 from verification.public_address import (
     NonPublicAddress,
     ResolverUnavailable,

@@ -8,13 +8,13 @@ from django.urls import reverse_lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from accounts.hostnames import normalise_hostname
 from accounts.models import Account
 from accounts.selectors import active_addresses
 from portal.single_line import SingleLineFormMixin
 from requests_app import field_validators
 from requests_app.models import UnblockRequest
 from requests_app.use_case_rules import apply_use_case_rules
-from verification.hostnames import normalise_hostname
 
 
 def clean_sending_ip(addresses: Iterable[str], value: str) -> str:

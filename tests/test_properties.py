@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.provisional import domains
 
+from accounts.hostnames import normalise_hostname
 from requests_app.field_validators import validate_public_url
 from requests_app.use_case_rules import CONDITIONAL_FIELDS, REQUIRED, apply_use_case_rules, asked_fields
-from verification.hostnames import normalise_hostname
 from verification.public_address import ip_literal, is_public_ip
 
 INTERNAL_V4 = [

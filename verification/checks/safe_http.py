@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from verification.hostnames import normalise_hostname
+from accounts.hostnames import normalise_hostname
 from verification.outcome import Deadline
 from verification.public_address import (
     NonPublicAddress,

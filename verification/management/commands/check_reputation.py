@@ -5,8 +5,8 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.hostnames import normalise_hostname
 from verification.checks import dnsbl
-from verification.hostnames import normalise_hostname
 from verification.public_address import ip_literal, is_public_ip
 
 

@@ -5,9 +5,9 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.hostnames import normalise_hostname
 from verification.checks import relay_probe
 from verification.checks.safe_http import Stopped, checked_address
-from verification.hostnames import normalise_hostname
 from verification.public_address import ip_literal
 
 
