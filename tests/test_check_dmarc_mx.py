@@ -1,8 +1,12 @@
 """DMARC (RFC 7489, organisational domain from the Public Suffix List) and MX (null MX, RFC 7505)."""
 
+import json
+
 import pytest
+from django.core.management import CommandError, call_command
 
 from tests.check_fixtures import make_subject
+from tests.loopback import free_port
 from verification.checks import dmarc, domain_auth, reverse_dns
 from verification.outcome import Deadline, Verdict
 
@@ -132,3 +136,47 @@ def test_null_mx_on_a_sending_domain_warns_that_bounces_cannot_come_back():
     mx = outcome.evidence["mx"]
     assert mx["null_mx"] is True and mx["hosts"] == ["0 ."]
     assert "null MX" in outcome.summary and "bounces" in outcome.summary
+
+
+def test_check_domain_prints_one_json_object(capsys):
+    call_command("check_domain", "shop.example.co.uk", "--ip", "127.0.0.1", "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert (report["domain"], report["ip"]) == ("shop.example.co.uk", "127.0.0.1")
+    assert report["spf"]["result"] == "pass"
+    assert report["spf"]["record"] == "v=spf1 ip4:127.0.0.1 -all"
+    assert report["spf"]["lookups"] == 0
+    assert report["dmarc"]["organizational_domain"] == "example.co.uk"
+    assert report["dmarc"]["policy"] == "quarantine"
+    assert report["dmarc"]["record"].startswith("v=DMARC1; p=reject")
+    assert report["mx"] == {"verdict": "pass", "summary": report["mx"]["summary"], "hosts": ["10 mx.example.co.uk"],
+                            "null_mx": False}  # fmt: skip
+
+
+def test_check_domain_text_and_exit_zero_for_a_failing_domain(capsys):
+    call_command("check_domain", "nullmx.example.org", "--ip", "192.0.2.1")
+    out = capsys.readouterr().out
+    assert "SPF   fail" in out
+    assert "(null MX)" in out
+
+
+def test_check_domain_exits_zero_when_dns_does_not_answer(settings, capsys):
+    settings.PORTAL_DNS_NAMESERVERS = [f"127.0.0.1:{free_port()}"]
+    settings.PORTAL_DNS_TIMEOUT = 0.3
+    call_command("check_domain", "shop.example.co.uk", "--ip", "127.0.0.1", "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert report["verdict"] == "error"
+    assert report["spf"]["result"] == "temperror"
+    assert report["mx"]["hosts"] == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        (["shop.example.co.uk", "--ip", "300.1.1.1"], "not an IPv4 or IPv6 address"),
+        (["not a domain", "--ip", "192.0.2.1"], "spaces or invisible characters"),
+        (["localhost", "--ip", "192.0.2.1"], "internal name"),
+    ],
+)
+def test_check_domain_refuses_bad_arguments(arguments, words):
+    with pytest.raises(CommandError, match=words):
+        call_command("check_domain", *arguments)
