@@ -345,6 +345,8 @@ class EventKind(models.TextChoices):
     ACKNOWLEDGED = "acknowledged", _("Flag seen by the abuse desk")
     REDACTED = "redacted", _("Evidence redacted")
     FILED = "filed", _("Report filed by staff")
+    TRAFFIC_BLOCKED = "traffic_block", _("Port 25 blocked for a while (a burst)")
+    TOLD_BLOCKED_TRIES = "tried_blocked", _("Told: a blocked server tried port 25")
 
 
 class AbuseEvent(models.Model):

@@ -5,6 +5,7 @@ and mail that fails never undoes or stalls one.
 """
 
 from collections import defaultdict
+from datetime import datetime
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -61,3 +62,13 @@ def reinstated(revocation: Revocation) -> None:
 def new_request_required(revocation: Revocation) -> None:
     subject = _("File a new request to open port 25 for %(account)s") % {"account": revocation.account}
     _send(revocation.account, subject, "abuse/email/new_request.txt", {"revocation": revocation})
+
+
+def traffic_blocked(account: Account, reason: str, until: datetime) -> None:
+    subject = _("Port 25 is closed for a while for your account %(account)s") % {"account": account}
+    _send(account, subject, "abuse/email/traffic_blocked.txt", {"reason": reason, "until": until})
+
+
+def blocked_tries(account: Account, attempts: int) -> None:
+    subject = _("A server of yours tried to send mail on port 25 (%(account)s)") % {"account": account}
+    _send(account, subject, "abuse/email/blocked_tries.txt", {"attempts": attempts})

@@ -71,5 +71,7 @@ def sweep() -> int:
 
 @shared_task
 def weigh_traffic(event_ids: list[int]) -> int:
-    """Block or revoke for bursts the traffic collector saw (egress.signals.traffic_observed)."""
+    """After each traffic collection (egress.signals.traffic_observed): block or revoke for bursts,
+    tell the accounts whose blocked servers kept trying port 25."""
+    traffic_policy.tell_blocked_tries()
     return len(traffic_policy.weigh_bursts(event_ids))

@@ -1,9 +1,11 @@
-"""The traffic policy: what the portal does when an enforcement point saw a burst on port 25.
+"""The traffic policy: what the portal does with what the enforcement points saw on port 25.
 
 A source over the kernel-side rate blocks its account's port 25 for PORTAL_TRAFFIC_BLOCK_SECONDS,
 doubled for each earlier traffic block within PORTAL_TRAFFIC_REPEAT_DAYS; the
 PORTAL_TRAFFIC_BLOCKS_TO_REVOKE-th is a revocation for the abuse desk, with the way back of abuse
 revocations. A temporary block is an egress decision with an expiry: egress lifts it by itself.
+An account whose blocked servers tried port 25 more than PORTAL_TRAFFIC_BLOCKED_TRIES_PER_HOUR
+times in an hour is told, at most once a day: that is how a compromised server shows itself.
 """
 
 from collections import defaultdict
@@ -15,10 +17,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from abuse import notifications
+from abuse.models import AbuseEvent, EventKind
 from abuse.revocations import revoke
 from accounts.models import Account
 from egress.models import EgressDecision, EgressSource, EgressState, TrafficEvent
-from egress.selectors import desired_egress
+from egress.selectors import allowed_accounts, blocked_attempts_since, desired_egress
 from egress.services import deciding_together, set_desired_state
 
 BLOCK, REVOKE = "block", "revoke"
@@ -68,14 +72,30 @@ def _weigh(account_id: int, events: list[TrafficEvent]) -> TrafficVerdict | None
             revoke(account, [], rule, reason=reason)
             return TrafficVerdict(account_id, REVOKE, 0)
         seconds = settings.PORTAL_TRAFFIC_BLOCK_SECONDS * 2**earlier
-        set_desired_state(
-            account,
-            EgressState.BLOCKED,
-            source=EgressSource.TRAFFIC,
-            reason=reason,
-            until=now + timedelta(seconds=seconds),
-        )
+        until = now + timedelta(seconds=seconds)
+        set_desired_state(account, EgressState.BLOCKED, source=EgressSource.TRAFFIC, reason=reason, until=until)
+    AbuseEvent.objects.create(account=account, kind=EventKind.TRAFFIC_BLOCKED, message=reason)
+    notifications.traffic_blocked(account, reason, until)
     return TrafficVerdict(account_id, BLOCK, seconds)
+
+
+@transaction.atomic
+def tell_blocked_tries() -> list[int]:
+    """Tell the accounts whose blocked servers kept trying port 25 in the last hour; their ids."""
+    now = timezone.now()
+    attempts = blocked_attempts_since(now - timedelta(hours=1))
+    many = {a for a, n in attempts.items() if n > settings.PORTAL_TRAFFIC_BLOCKED_TRIES_PER_HOUR}
+    many -= allowed_accounts(many)  # counted while still blocked, opened since: nothing to tell
+    told = AbuseEvent.objects.filter(
+        account_id__in=many, kind=EventKind.TOLD_BLOCKED_TRIES, at__gt=now - timedelta(days=1)
+    )
+    many -= set(told.values_list("account_id", flat=True))
+    accounts = Account.objects.select_for_update().filter(pk__in=sorted(many)).order_by("pk")
+    for account in accounts:
+        message = _("%(n)d attempts on port 25 in the last hour.") % {"n": attempts[account.pk]}
+        AbuseEvent.objects.create(account=account, kind=EventKind.TOLD_BLOCKED_TRIES, message=message)
+        notifications.blocked_tries(account, attempts[account.pk])
+    return sorted(many)
 
 
 def _evidence(events: list[TrafficEvent]) -> str:

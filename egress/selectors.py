@@ -10,6 +10,7 @@ from accounts.models import Account, ServerAddress
 from egress.adapters import EgressError
 from egress.models import (
     AccountEgress,
+    BucketSize,
     ChangeStatus,
     EgressChange,
     EgressDecision,
@@ -124,3 +125,9 @@ def traffic_of(account: Account, *, since: datetime, size: str) -> QuerySet[Traf
         .annotate(connections=Sum("connections"), blocked=Sum("blocked"), over_rate=Sum("over_rate"))
         .order_by("start", "ip")
     )
+
+
+def blocked_attempts_since(since: datetime) -> dict[int, int]:
+    """Attempts on tcp/25 from addresses that were not allowed, per account, from `since` (minute buckets)."""
+    counts = TrafficCount.objects.filter(size=BucketSize.MINUTE, start__gte=since, blocked__gt=0, account__isnull=False)
+    return dict(counts.values("account").annotate(attempts=Sum("blocked")).values_list("account", "attempts"))

@@ -374,6 +374,8 @@ PORTAL_TRAFFIC_OVER_RATE_HOLD = env.int("PORTAL_TRAFFIC_OVER_RATE_HOLD", default
 PORTAL_TRAFFIC_BLOCK_SECONDS = env.float("PORTAL_TRAFFIC_BLOCK_SECONDS", default=3600.0)
 PORTAL_TRAFFIC_REPEAT_DAYS = env.int("PORTAL_TRAFFIC_REPEAT_DAYS", default=7)
 PORTAL_TRAFFIC_BLOCKS_TO_REVOKE = env.int("PORTAL_TRAFFIC_BLOCKS_TO_REVOKE", default=3)
+# More attempts than this in an hour from an account's blocked servers: the customer is told (once a day).
+PORTAL_TRAFFIC_BLOCKED_TRIES_PER_HOUR = env.int("PORTAL_TRAFFIC_BLOCKED_TRIES_PER_HOUR", default=10)
 CELERY_BEAT_SCHEDULE["egress-traffic"] = {
     "task": "egress.tasks.collect_traffic",
     "schedule": PORTAL_TRAFFIC_INTERVAL,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from abuse.models import Revocation
+from abuse.models import AbuseEvent, EventKind, Revocation
 from egress.adapters.simulated import simulate_connections
 from egress.models import EgressDecision, EgressSource, EgressState, SimulatedAllowance
 from egress.tasks import collect_traffic, sweep
@@ -128,3 +128,40 @@ def test_one_burst_seen_over_several_readings_blocks_once(traffic, clock, accoun
     clock.shift(timedelta(minutes=1))
     traffic.burst()  # still in the over-rate set; the address is blocked now, so counted as attempts
     assert [state for state, _until in traffic_blocks(account)] == ["blocked"]
+
+
+def test_a_temporary_block_is_on_the_abuse_timeline_and_the_customer_is_told_when_it_lifts(
+    traffic, clock, account, decide, mailoutbox
+):
+    decide(account, EgressState.ALLOWED)
+    traffic.burst(connections=400)
+
+    (event,) = AbuseEvent.objects.filter(account=account)
+    assert event.kind == EventKind.TRAFFIC_BLOCKED and "400 new connections" in event.message
+    (mail,) = mailoutbox
+    assert "400 new connections" in mail.body
+    assert "opens again by itself at 2026-03-02 13:00 UTC" in mail.body
+
+
+def test_a_blocked_server_trying_port_25_is_told_to_the_customer_once_a_day(traffic, clock, account, mailoutbox):
+    simulate_connections("edge", CUSTOMER_IPS[0], 10)  # at the threshold: not yet
+    traffic.collect()
+    assert mailoutbox == []
+
+    simulate_connections("edge", CUSTOMER_IPS[1], 1)
+    traffic.collect()
+    (mail,) = mailoutbox
+    assert "tried to send mail on port 25, which is blocked for your account (11 attempts" in mail.body
+    assert "may be compromised" in mail.body
+    assert mail.to == [account.memberships.get().user.email]
+
+    clock.shift(timedelta(hours=2))
+    simulate_connections("edge", CUSTOMER_IPS[0], 50)
+    traffic.collect()
+    assert len(mailoutbox) == 1, "at most once a day"
+
+    clock.shift(timedelta(hours=23))
+    simulate_connections("edge", CUSTOMER_IPS[0], 50)
+    traffic.collect()
+    assert len(mailoutbox) == 2
+    assert AbuseEvent.objects.filter(account=account, kind=EventKind.TOLD_BLOCKED_TRIES).count() == 2
