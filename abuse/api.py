@@ -1,4 +1,4 @@
-"""The reporters' API: one report or a batch as JSON, or one raw ARF message.
+"""The reporters' API: one report or a batch as JSON, a XARF v4 document, or one raw mail.
 
 The body is read as bytes first, so that whatever is rejected (not JSON, too large, invalid)
 is kept raw with its reason; every answer says, per report, what became of it. An accepted report
@@ -14,12 +14,13 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from abuse import intake
 from abuse.auth import IsReporter, ReporterRateThrottle, ReporterTokenAuthentication
+from abuse.formats import xarf4
 from abuse.models import Category, Channel, Reporter
 from abuse.reports import ReportInput, Unreadable, check_time, normalise_ip
 from portal import bounded_json
@@ -35,12 +36,18 @@ HTTP_STATUS = {
 class ReportSerializer(serializers.Serializer):
     source_ip = serializers.CharField(max_length=64, help_text=gettext_lazy("The sending IPv4 or IPv6 address."))
     category = serializers.ChoiceField(choices=Category.choices)
-    time = serializers.DateTimeField(help_text=gettext_lazy("When the abuse happened (ISO 8601, with a zone)."))
+    time = serializers.DateTimeField(
+        source="occurred_at", help_text=gettext_lazy("When the abuse happened (ISO 8601, with a zone).")
+    )
     reference = serializers.CharField(
         max_length=255, required=False, allow_blank=True, help_text=gettext_lazy("Your ID of this report.")
     )
     message_id = serializers.CharField(
-        max_length=998, required=False, allow_blank=True, help_text=gettext_lazy("Message-ID of the reported mail.")
+        source="original_message_id",
+        max_length=998,
+        required=False,
+        allow_blank=True,
+        help_text=gettext_lazy("Message-ID of the reported mail."),
     )
     reported_domain = serializers.CharField(max_length=253, required=False, allow_blank=True)
     original_mail_from = serializers.CharField(max_length=320, required=False, allow_blank=True)
@@ -67,23 +74,8 @@ class ReportSerializer(serializers.Serializer):
             raise serializers.ValidationError(_("Evidence must be an object or a text."))
         return value
 
-    @staticmethod
-    def to_input(data: dict) -> ReportInput:
-        return ReportInput(
-            category=data["category"],
-            source_ip=data["source_ip"],
-            occurred_at=data["time"],
-            reference=data.get("reference", ""),
-            original_message_id=data.get("message_id", ""),
-            reported_domain=data.get("reported_domain", ""),
-            original_mail_from=data.get("original_mail_from", ""),
-            evidence=data.get("evidence", {}),
-        )
-
-
-# One instance validates every report: a serializer deep-copies its fields each time it is built,
-# which cost four times the validation itself (bench/revoke.py).
-REPORT = ReportSerializer()
+    def report(self) -> ReportInput:
+        return ReportInput(**self.validated_data)
 
 
 class BatchSerializer(serializers.Serializer):
@@ -104,32 +96,31 @@ class BatchResultSerializer(serializers.Serializer):
     counts = serializers.DictField(child=serializers.IntegerField())
 
 
-def _read_body(request: Request) -> tuple[bytes, bool]:
-    """The raw body, and whether it is larger than PORTAL_ABUSE_MAX_REPORT_BYTES (then only its head)."""
-    limit = settings.PORTAL_ABUSE_MAX_REPORT_BYTES
-    stream = request.stream
-    data = stream.read(limit + 1) if stream is not None else b""
-    return data[:limit], len(data) > limit
+class ReporterView(APIView):
+    """A reporter's POST: its token, its rate, the body read raw (and kept if it is refused)."""
 
+    authentication_classes = [ReporterTokenAuthentication]
+    permission_classes = [IsReporter]
+    throttle_classes = [ReporterRateThrottle]
+    channel = Channel.JSON
 
-def _too_large(raw: bytes, channel: str, reporter: Reporter) -> Response:
-    reason = _("The body is larger than %(limit)d bytes.") % {"limit": settings.PORTAL_ABUSE_MAX_REPORT_BYTES}
-    result = intake.reject(raw, reason, channel=channel, reporter=reporter)
-    return Response(result.for_reporter(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    def post(self, request: Request) -> Response:
+        reporter = request.auth.reporter
+        limit = settings.PORTAL_ABUSE_MAX_REPORT_BYTES
+        data = request.stream.read(limit + 1) if request.stream is not None else b""
+        raw = data[:limit]
+        if len(data) > limit:
+            reason = _("The body is larger than %(limit)d bytes.") % {"limit": limit}
+            result = intake.reject(raw, reason, channel=self.channel, reporter=reporter)
+            return Response(result.for_reporter(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        try:
+            return self.take(raw, reporter)
+        except Unreadable as exc:
+            result = intake.reject(raw, str(exc), channel=self.channel, reporter=reporter).for_reporter()
+            return Response(result, status=status.HTTP_400_BAD_REQUEST)
 
-
-def _json_report(item: object, raw: bytes, reporter: Reporter) -> tuple[intake.Result, dict]:
-    """Validate and take in one JSON report; an invalid one is kept raw, with the field errors."""
-    if not isinstance(item, dict):
-        reason = _("A report must be a JSON object.")
-        return intake.reject(raw, reason, channel=Channel.JSON, reporter=reporter), {}
-    try:
-        report = REPORT.to_input(REPORT.run_validation(item))
-    except serializers.ValidationError as exc:
-        errors = exc.detail
-        reason = "; ".join(f"{field}: {' '.join(map(str, messages))}" for field, messages in errors.items())
-        return intake.reject(raw, reason, channel=Channel.JSON, reporter=reporter), {"errors": errors}
-    return intake.receive(report, raw=raw, channel=Channel.JSON, reporter=reporter), {}
+    def take(self, raw: bytes, reporter: Reporter) -> Response:
+        raise NotImplementedError
 
 
 def _parse_json(raw: bytes) -> object:
@@ -141,70 +132,89 @@ def _parse_json(raw: bytes) -> object:
         raise Unreadable(_("The body is not JSON.")) from None
 
 
-@extend_schema(
-    request=ReportSerializer, responses={202: ResultSerializer, 200: ResultSerializer, 400: ResultSerializer}
-)
-@api_view(["POST"])
-@authentication_classes([ReporterTokenAuthentication])
-@permission_classes([IsReporter])
-@throttle_classes([ReporterRateThrottle])
-def submit_report(request: Request) -> Response:
-    """Report one incident. 202 accepted, 200 a duplicate, 400 rejected (and kept)."""
-    reporter = request.auth.reporter
-    raw, too_large = _read_body(request)
-    if too_large:
-        return _too_large(raw, Channel.JSON, reporter)
-    try:
-        item = _parse_json(raw)
-    except Unreadable as exc:
-        result = intake.reject(raw, str(exc), channel=Channel.JSON, reporter=reporter).for_reporter()
-        return Response(result, status=status.HTTP_400_BAD_REQUEST)
-    result, errors = _json_report(item, raw, reporter)
-    return Response({**result.for_reporter(), **errors}, status=HTTP_STATUS[result.status])
+def _json_report(item: object, raw: bytes, reporter: Reporter) -> tuple[intake.Result, dict]:
+    """Validate and take in one JSON report; an invalid one is kept raw, with the field errors."""
+    if not isinstance(item, dict):
+        reason = _("A report must be a JSON object.")
+        return intake.reject(raw, reason, channel=Channel.JSON, reporter=reporter), {}
+    serializer = ReportSerializer(data=item)
+    if not serializer.is_valid():
+        errors = serializer.errors
+        reason = "; ".join(f"{field}: {' '.join(map(str, messages))}" for field, messages in errors.items())
+        return intake.reject(raw, reason, channel=Channel.JSON, reporter=reporter), {"errors": errors}
+    return intake.receive(serializer.report(), raw=raw, channel=Channel.JSON, reporter=reporter), {}
 
 
-@extend_schema(request=BatchSerializer, responses={200: BatchResultSerializer, 400: ResultSerializer})
-@api_view(["POST"])
-@authentication_classes([ReporterTokenAuthentication])
-@permission_classes([IsReporter])
-@throttle_classes([ReporterRateThrottle])
-def submit_batch(request: Request) -> Response:
-    """Report many incidents at once: {"reports": [...]}; each gets its own result, in order."""
-    reporter = request.auth.reporter
-    raw, too_large = _read_body(request)
-    if too_large:
-        return _too_large(raw, Channel.JSON, reporter)
-    try:
+class ReportView(ReporterView):
+    @extend_schema(
+        request=ReportSerializer, responses={202: ResultSerializer, 200: ResultSerializer, 400: ResultSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        """Report one incident. 202 accepted, 200 a duplicate, 400 rejected (and kept)."""
+        return super().post(request)
+
+    def take(self, raw: bytes, reporter: Reporter) -> Response:
+        result, errors = _json_report(_parse_json(raw), raw, reporter)
+        return Response({**result.for_reporter(), **errors}, status=HTTP_STATUS[result.status])
+
+
+class BatchView(ReporterView):
+    @extend_schema(request=BatchSerializer, responses={200: BatchResultSerializer, 400: ResultSerializer})
+    def post(self, request: Request) -> Response:
+        """Report many incidents at once: {"reports": [...]}; each gets its own result, in order."""
+        return super().post(request)
+
+    def take(self, raw: bytes, reporter: Reporter) -> Response:
         body = _parse_json(raw)
         items = body.get("reports") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise Unreadable(_('Expected {"reports": [...]}.'))
         if len(items) > settings.PORTAL_ABUSE_MAX_BATCH:
             raise Unreadable(_("At most %(n)d reports per batch.") % {"n": settings.PORTAL_ABUSE_MAX_BATCH})
-    except Unreadable as exc:
-        result = intake.reject(raw, str(exc), channel=Channel.JSON, reporter=reporter).for_reporter()
-        return Response(result, status=status.HTTP_400_BAD_REQUEST)
-    outcomes = [_json_report(item, json.dumps(item, ensure_ascii=False).encode(), reporter) for item in items]
-    counts = dict.fromkeys(HTTP_STATUS, 0)
-    for result, _errors in outcomes:
-        counts[result.status] += 1
-    results = [{**result.for_reporter(), **errors} for result, errors in outcomes]
-    return Response({"results": results, "counts": counts})
+        outcomes = [_json_report(item, json.dumps(item, ensure_ascii=False).encode(), reporter) for item in items]
+        counts = dict.fromkeys(HTTP_STATUS, 0)
+        for result, _errors in outcomes:
+            counts[result.status] += 1
+        results = [{**result.for_reporter(), **errors} for result, errors in outcomes]
+        return Response({"results": results, "counts": counts})
 
 
-@extend_schema(
-    request={"message/rfc822": OpenApiTypes.BINARY},
-    responses={202: ResultSerializer, 200: ResultSerializer, 400: ResultSerializer},
-)
-@api_view(["POST"])
-@authentication_classes([ReporterTokenAuthentication])
-@permission_classes([IsReporter])
-@throttle_classes([ReporterRateThrottle])
-def submit_arf(request: Request) -> Response:
-    """Report one incident as a raw ARF message (RFC 5965), the body being the whole message."""
-    reporter = request.auth.reporter
-    raw, too_large = _read_body(request)
-    if too_large:
-        return _too_large(raw, Channel.ARF, reporter)
-    result = intake.ingest(raw, reporter=reporter, channel=Channel.ARF, defer=True)[0]
-    return Response(result.for_reporter(), status=HTTP_STATUS[result.status])
+class XarfView(ReporterView):
+    channel = Channel.XARF
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={202: ResultSerializer, 200: ResultSerializer, 400: ResultSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        """Report one incident as a XARF v4 document, validated against the v4 schema; a 400 names each
+        failing field."""
+        return super().post(request)
+
+    def take(self, raw: bytes, reporter: Reporter) -> Response:
+        try:
+            report = xarf4.from_document(_parse_json(raw))
+        except xarf4.SchemaErrors as exc:
+            result = intake.reject(raw, str(exc), channel=self.channel, reporter=reporter)
+            return Response({**result.for_reporter(), "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+        result = intake.receive(report, raw=raw, channel=self.channel, reporter=reporter)
+        return Response(result.for_reporter(), status=HTTP_STATUS[result.status])
+
+
+class MailView(ReporterView):
+    channel = Channel.ARF
+
+    @extend_schema(
+        request={"message/rfc822": OpenApiTypes.BINARY},
+        responses={202: ResultSerializer, 200: ResultSerializer, 400: ResultSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        """Report as a raw mail, the body being the whole message: ARF (RFC 5965), X-ARF, a Microsoft
+        complaint, SpamCop or Spamhaus. A message about several sources answers {"results": [...]}."""
+        return super().post(request)
+
+    def take(self, raw: bytes, reporter: Reporter) -> Response:
+        results = intake.ingest(raw, reporter=reporter, channel=self.channel, defer=True)
+        if len(results) == 1:
+            return Response(results[0].for_reporter(), status=HTTP_STATUS[results[0].status])
+        return Response({"results": [result.for_reporter() for result in results]}, status=status.HTTP_202_ACCEPTED)

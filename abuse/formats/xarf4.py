@@ -4,7 +4,6 @@ Validated against the v4 schema by the `xarf` package; a failing document is rej
 failing field named (SchemaErrors.errors, the API's 400).
 """
 
-import json
 import re
 from datetime import datetime
 
@@ -15,6 +14,7 @@ from abuse.categories import category_of
 from abuse.formats.mail import Mail
 from abuse.models import ReportFormat
 from abuse.reports import ReportInput, Unreadable, check_time, normalise_ip
+from portal import bounded_json
 
 NAME = ReportFormat.XARF4
 REQUIRED = re.compile(r"^'([^']+)' is a required property$")
@@ -39,7 +39,9 @@ def parse(mail: Mail) -> list[ReportInput]:
 
 def parse_json(raw: bytes) -> list[ReportInput]:
     try:
-        document = json.loads(raw)
+        document = bounded_json.loads(raw)
+    except bounded_json.TooDeep as exc:
+        raise Unreadable(str(exc)) from None
     except (ValueError, UnicodeDecodeError):
         raise Unreadable(_("The XARF document is not JSON.")) from None
     return [from_document(document)]
