@@ -7,13 +7,11 @@ class AbuseConfig(AppConfig):
     verbose_name = _("Abuse reports")
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
-
         from abuse import mailbox_feed  # noqa: F401  its Celery task (abuse.tasks is imported by the intake it uses)
         from abuse.receivers import on_egress_decision
-        from egress.models import EgressDecision
+        from egress.signals import decided
 
-        post_save.connect(on_egress_decision, sender=EgressDecision, dispatch_uid="abuse.close_on_reopen")
+        decided.connect(on_egress_decision, dispatch_uid="abuse.close_on_reopen")
 
         from abuse.receivers import on_traffic_observed
         from egress.signals import traffic_observed

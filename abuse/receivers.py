@@ -6,9 +6,8 @@ from abuse.tasks import weigh_traffic
 from egress.models import EgressDecision
 
 
-def on_egress_decision(sender, *, instance: EgressDecision, created: bool, **kwargs) -> None:
-    if created:
-        close_on_reopen(instance)
+def on_egress_decision(sender, *, decision: EgressDecision, **kwargs) -> None:
+    close_on_reopen(decision)
 
 
 def on_traffic_observed(sender, *, event_ids: list[int], **kwargs) -> None:

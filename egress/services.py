@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account, User
 from accounts.selectors import active_addresses
-from egress import outbox
+from egress import outbox, signals
 from egress.models import AccountEgress, EgressDecision, EgressSource, EgressState
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def set_desired_state(
         egress.until = until
     egress.desired, egress.source, egress.reason, egress.changed_at = state, source, reason, timezone.now()
     egress.save()
-    EgressDecision.objects.create(
+    decision = EgressDecision.objects.create(
         account=account,
         from_state=previous,
         to_state=state,
@@ -80,6 +80,7 @@ def set_desired_state(
         decided_at=egress.changed_at,
         until=until,
     )
+    signals.decided.send(sender=EgressDecision, decision=decision)
     outbox.record([account.pk], active_addresses(account))
     return egress
 
