@@ -1,10 +1,23 @@
-"""What the customer sees of a report: staff may hide fields first; recipients are never shown."""
+"""What the customer sees of a report: never who complained, and nothing staff chose to hide.
+
+Redaction happens here, at display time, from the report as stored (raw and parsed), so every
+format's parser feeds it without doing anything special. The customer reads:
+- of the reported message's headers only an allow-list (no To, Cc, Resent-To, Apparently-To,
+  X-Envelope-To, X-Original-Recipient, X-Forwarded-To…), with `for <…>` cut from Received lines;
+- in every field, structured or free text, every e-mail address masked except the message's own
+  senders (envelope sender, From, Sender, Reply-To, Return-Path) and its Message-ID;
+- nothing of a spam-trap hit's evidence or headers: they would point at the trap.
+The abuse desk sees everything, in the admin.
+"""
+
+import re
+from email.utils import getaddresses
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from abuse.models import AbuseEvent, AbuseReport, EventKind
+from abuse.models import AbuseEvent, AbuseReport, Category, EventKind
 from accounts.models import User
 from portal import bounded_json
 
@@ -16,40 +29,112 @@ REDACTABLE = {
     "original_headers": gettext_lazy("Headers of the reported message"),
     "evidence": gettext_lazy("Reporter's evidence"),
 }
-# Whoever complained must stay unknown to the sender they complained about.
-RECIPIENT_HEADERS = {"to", "cc", "bcc", "delivered-to", "x-original-to", "envelope-to", "original-rcpt-to"}
+# Headers of the reported message a customer may read: enough to find the mail in their logs.
+SHOWN_HEADERS = {
+    "received",
+    "return-path",
+    "from",
+    "sender",
+    "reply-to",
+    "date",
+    "subject",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "x-mailer",
+    "user-agent",
+    "list-id",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
+    "dkim-signature",
+    "feedback-id",
+}
+SENDER_HEADERS = {"from", "sender", "reply-to", "return-path"}
+# Hidden whatever staff chose: a spam trap's evidence and headers would show the trap to the sender.
+ALWAYS_HIDDEN = {Category.SPAMTRAP: {"evidence", "original_headers"}}
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+"
+_DOMAIN = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+# An address as written, quoted, or URL-encoded in a link (`?email=someone%40isp.example`).
+ADDRESS = re.compile(rf'(?:{_ATOM}|"[^"\r\n]*")(?:@|%40)\[?{_DOMAIN}\]?', re.IGNORECASE)
+RECEIVED_FOR = re.compile(r"\s+for\s+(?:<[^>]*>|[^\s;]+@[^\s;]+)", re.IGNORECASE)
+HIDDEN_ADDRESS = "[address hidden]"
 
 
-def _evidence_text(report: AbuseReport) -> str:
-    evidence = dict(report.evidence)
-    if "summary" in evidence:  # an ARF report: the reporter's own words
-        return evidence["summary"]
-    return bounded_json.dumps_for_display(evidence) if evidence else ""
+def _header_blocks(headers: str) -> list[tuple[str, str]]:
+    """(lower-case name, the header as written, continuation lines included) for each header."""
+    blocks: list[tuple[str, str]] = []
+    for line in headers.splitlines():
+        if line[:1] in (" ", "\t") and blocks:
+            name, text = blocks[-1]
+            blocks[-1] = (name, f"{text}\n{line}")
+        elif ":" in line:
+            blocks.append((line.partition(":")[0].strip().lower(), line))
+    return blocks
 
 
-def _headers_text(report: AbuseReport) -> str:
-    lines = report.original_headers.splitlines()
-    return "\n".join(line for line in lines if line.partition(":")[0].strip().lower() not in RECIPIENT_HEADERS)
+def _senders(report: AbuseReport, blocks: list[tuple[str, str]]) -> set[str]:
+    """The addresses the customer's own message was sent from, and its Message-ID: not a complainant's."""
+    values = [text.partition(":")[2] for name, text in blocks if name in SENDER_HEADERS]
+    known = {address.lower() for _name, address in getaddresses([*values, report.original_mail_from]) if address}
+    known |= {text.partition(":")[2].strip(" \t\n<>").lower() for name, text in blocks if name == "message-id"}
+    return known - {""}
+
+
+class _Masker:
+    def __init__(self, keep: set[str]) -> None:
+        self.keep = keep
+
+    def text(self, value: str) -> str:
+        return ADDRESS.sub(self._one, value)
+
+    def _one(self, match: re.Match) -> str:
+        found = match.group(0).replace("%40", "@").strip('"').lower()
+        return match.group(0) if found in self.keep else HIDDEN_ADDRESS
+
+    def data(self, value: object) -> object:
+        """Every text inside JSON-shaped data, keys too, masked (depth as clipped for display)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(str(key)): self.data(child) for key, child in value.items()}
+        if isinstance(value, list):
+            return [self.data(child) for child in value]
+        return value
+
+
+def _headers_text(blocks: list[tuple[str, str]], masker: _Masker) -> str:
+    shown = [text for name, text in blocks if name in SHOWN_HEADERS]
+    shown = [RECEIVED_FOR.sub("", text) if text.lower().startswith("received") else text for text in shown]
+    return masker.text("\n".join(shown))
+
+
+def _evidence_text(report: AbuseReport, masker: _Masker) -> str:
+    evidence = report.evidence if isinstance(report.evidence, dict) else {"evidence": report.evidence}
+    if isinstance(evidence.get("summary"), str):  # an ARF report: the reporter's own words
+        return masker.text(evidence["summary"])
+    if not evidence:
+        return ""
+    return bounded_json.dumps_for_display(masker.data(bounded_json.clipped(evidence)))
 
 
 def customer_view(report: AbuseReport) -> dict:
-    """The report as its customer may read it: fields staff redacted are None."""
+    """The report as its customer may read it: fields hidden (by staff or always) are None."""
+    blocks = _header_blocks(report.original_headers)
+    masker = _Masker(_senders(report, blocks))
     values = {
         "reporter": str(report.reporter) if report.reporter else _("Our abuse desk"),
-        "reference": report.reference,
-        "reported_domain": report.reported_domain,
+        "reference": masker.text(report.reference),
+        "reported_domain": masker.text(report.reported_domain),
         "original_mail_from": report.original_mail_from,
-        "original_headers": _headers_text(report),
-        "evidence": _evidence_text(report),
+        "original_headers": _headers_text(blocks, masker),
+        "evidence": _evidence_text(report, masker),
     }
+    hidden = set(report.redacted) | ALWAYS_HIDDEN.get(report.category, set())
     fields = [
-        {
-            "label": label,
-            "value": None if name in report.redacted else values[name],
-            "redacted": name in report.redacted,
-        }
+        {"label": label, "value": None if name in hidden else values[name], "redacted": name in hidden}
         for name, label in REDACTABLE.items()
-        if values[name] or name in report.redacted
+        if values[name] or name in hidden
     ]
     return {
         "id": report.pk,

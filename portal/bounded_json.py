@@ -58,6 +58,11 @@ def _clip(value: object, room: int) -> object:
     return [_clip(child, room - 1) for child in value]
 
 
+def clipped(value: object) -> object:
+    """A copy of stored data of any shape, levels below the limit replaced by a note: safe to walk."""
+    return _clip(value, max_depth())
+
+
 def dumps_for_display(value: object) -> str:
-    """Indented JSON of stored data of any shape; levels below the limit are replaced by a note."""
-    return json.dumps(_clip(value, max_depth()), indent=2, ensure_ascii=False)
+    """Indented JSON of stored data of any shape (clipped)."""
+    return json.dumps(clipped(value), indent=2, ensure_ascii=False)
