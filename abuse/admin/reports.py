@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy
 from abuse import intake, redaction
 from abuse.admin.base import form_page
 from abuse.forms import StaffReportForm
-from abuse.models import AbuseReport, Channel, RejectedReport, Reporter, ReporterToken
-from abuse.reports import ReportInput, Unreadable, check_time
+from abuse.models import AbuseReport, Channel, RejectedReport, Reporter, ReporterToken, ReportFormat
+from abuse.reports import ReportInput, Unreadable
 from portal import bounded_json
 from portal.read_only_admin import ReadOnlyAdmin
 from portal.single_line import SingleLineModelForm
@@ -96,7 +96,7 @@ class AbuseReportAdmin(admin.ModelAdmin):
     """Reports as received. Staff file new ones by hand and choose what the customer may not see."""
 
     list_display = ["received_at", "category", "source_ip", "account", "reporter", "channel", "deliveries"]
-    list_filter = [MatchedFilter, "category", "channel", "reporter"]
+    list_filter = [MatchedFilter, "category", "format", "source_rule", "channel", "reporter"]
     list_select_related = ["account", "reporter"]
     search_fields = ["=source_ip", "reference", "account__name", "original_mail_from", "reported_domain"]
     date_hierarchy = "received_at"
@@ -104,7 +104,10 @@ class AbuseReportAdmin(admin.ModelAdmin):
     readonly_fields = [
         "account_link",
         "category",
+        "format",
         "source_ip",
+        "source_rule",
+        "source_certainty",
         "occurred_at",
         "received_at",
         "matched_at",
@@ -153,11 +156,12 @@ class AbuseReportAdmin(admin.ModelAdmin):
                 report = ReportInput(
                     category=data["category"],
                     source_ip=data["source_ip"],
-                    occurred_at=check_time(data["occurred_at"]),
+                    occurred_at=data["occurred_at"],
                     reference=data["reference"],
                     reported_domain=data["reported_domain"],
                     original_mail_from=data["original_mail_from"],
                     evidence={"text": data["evidence"]},
+                    format=ReportFormat.STAFF,
                 )
             except Unreadable as exc:
                 form.add_error("occurred_at", str(exc))
