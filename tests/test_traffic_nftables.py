@@ -5,14 +5,18 @@ fresh table. Counters are read back from `nft -j` by the adapter itself.
 """
 
 import subprocess
+from datetime import timedelta
 
 import pytest
+import time_machine
 
-from egress.models import EgressState
+from abuse.models import AbuseEvent, EventKind
+from egress.models import EgressState, TrafficCount
 from egress.reconcile import reconcile
 from egress.targets import adapter_for
+from egress.tasks import collect_traffic, sweep
 from tests.conftest import CUSTOMER_IPS
-from tests.egress_support import decide
+from tests.egress_support import decide, eager_tasks
 from tests.netns_lab import connect, gateway_lab_context
 from tests.parts import first_missing, missing, need_commands, need_root
 
@@ -105,3 +109,51 @@ def test_re_applying_keeps_the_counters_and_a_recreated_table_starts_them_again(
     reconcile("gw")
     connect_from(CUSTOMER_IPS[0])
     assert adapter_for("gw").counters().connections == {CUSTOMER_IPS[0]: 1}
+
+
+@pytest.fixture
+def run_task(django_capture_on_commit_callbacks):
+    """Run a beat task as the worker would (inline), with what it queues after commit."""
+
+    def _run(task) -> None:
+        with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
+            task.delay()
+
+    return _run
+
+
+def test_a_burst_is_blocked_for_its_cooldown_then_the_account_sends_again(
+    gateway, account, decide, connect_from, run_task, settings
+):
+    settings.PORTAL_TRAFFIC_BLOCK_SECONDS = 30
+    decide(account, EgressState.ALLOWED)
+    for _ in range(2 * BURST + 2):
+        assert connect_from(CUSTOMER_IPS[0]) == "connected"
+
+    run_task(collect_traffic)
+
+    assert [connect_from(address) for address in CUSTOMER_IPS] == ["refused", "refused"], "account-wide"
+    account.egress.refresh_from_db()
+    assert account.egress.until is not None
+    run_task(sweep)
+    assert connect_from(CUSTOMER_IPS[0]) == "refused", "not before the cooldown ends"
+    with time_machine.travel(account.egress.until + timedelta(seconds=1)):
+        run_task(sweep)
+    assert [connect_from(address) for address in CUSTOMER_IPS] == ["connected", "connected"]
+
+
+def test_attempts_from_a_blocked_address_are_counted_and_the_customer_told_once(
+    gateway, account, connect_from, run_task, settings, mailoutbox
+):
+    settings.PORTAL_TRAFFIC_BLOCKED_TRIES_PER_HOUR = 3
+    for _ in range(4):
+        assert connect_from(CUSTOMER_IPS[0]) == "refused"
+    run_task(collect_traffic)
+    for _ in range(4):
+        connect_from(CUSTOMER_IPS[0])
+    run_task(collect_traffic)
+
+    counted = TrafficCount.objects.filter(ip=CUSTOMER_IPS[0], size="day", account=account).values_list("blocked")
+    assert list(counted) == [(8,)]
+    assert AbuseEvent.objects.filter(account=account, kind=EventKind.TOLD_BLOCKED_TRIES).count() == 1
+    assert len(mailoutbox) == 1 and "may be compromised" in mailoutbox[0].body
