@@ -19,7 +19,16 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from abuse.models import AbuseReport, RejectedReport, Revocation
-from egress.models import ChangeStatus, EgressChange, EgressDecision, EgressState, EgressTarget
+from egress.models import (
+    AccountEgress,
+    ChangeStatus,
+    EgressChange,
+    EgressDecision,
+    EgressSource,
+    EgressState,
+    EgressTarget,
+    TrafficEvent,
+)
 from egress.targets import target_names
 from portal import broker
 from requests_app.models import RequestEvent, Status, UnblockRequest
@@ -45,6 +54,7 @@ class PortalCollector(Collector):
         yield from self._requests(now)
         yield from self._checks()
         yield from self._egress(now)
+        yield from self._traffic(now)
         yield from self._abuse()
         yield from self._celery()
 
@@ -172,11 +182,41 @@ class PortalCollector(Collector):
             .order_by()
         )
         revocations = CounterMetricFamily(
-            "portal_revocations", "Port 25 closed again on an open account, by source.", labels=["source"]
+            "portal_revocations",
+            "Port 25 closed again on an open account, by source (traffic: the policy's temporary blocks).",
+            labels=["source"],
         )
         for source, n in closed:
             revocations.add_metric([source], n)
         yield revocations
+
+    # --- traffic telemetry ----------------------------------------------------------------------------
+
+    def _traffic(self, now: datetime) -> Iterator[Metric]:
+        collected = GaugeMetricFamily(
+            "portal_traffic_last_collection_timestamp_seconds",
+            "Unix time the target's tcp/25 counters were last read (0: never).",
+            labels=["target"],
+        )
+        read_at = dict(EgressTarget.objects.values_list("name", "traffic_read_at"))
+        for name in sorted(set(target_names()) | set(read_at)):
+            at = read_at.get(name)
+            collected.add_metric([name], at.timestamp() if at else 0.0)
+        yield collected
+
+        events = CounterMetricFamily(
+            "portal_traffic_over_rate_events", "Sources a target saw over the kernel-side rate.", labels=["target"]
+        )
+        for target, n in TrafficEvent.objects.values_list("target").annotate(n=Count("id")).order_by():
+            events.add_metric([target], n)
+        yield events
+        yield GaugeMetricFamily(
+            "portal_traffic_blocks_active",
+            "Accounts whose port 25 is closed for now by the traffic policy (a temporary block).",
+            value=AccountEgress.objects.filter(
+                source=EgressSource.TRAFFIC, desired=EgressState.BLOCKED, until__gt=now
+            ).count(),
+        )
 
     # --- abuse ---------------------------------------------------------------------------------------
 

@@ -13,7 +13,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from abuse.models import AbuseReport, Category, Channel, RejectedReport
 from abuse.revocations import revoke
-from egress.models import ChangeStatus, EgressChange, EgressSource, EgressState, EgressTarget
+from egress.models import (
+    AccountEgress,
+    ChangeStatus,
+    EgressChange,
+    EgressSource,
+    EgressState,
+    EgressTarget,
+    TrafficEvent,
+)
 from egress.reconcile import reconcile
 from egress.services import set_desired_state
 from requests_app.models import Status
@@ -216,3 +224,28 @@ def test_celery_queue_lengths_and_broker_state(client, settings):
     samples = scrape(client)
     assert value(samples, "portal_broker_up") == 0
     assert not any(name == "portal_celery_queue_length" for name, _labels in samples)
+
+
+@pytest.mark.django_db
+def test_traffic_collection_over_rate_events_and_temporary_blocks(client, account, other_customer, settings):
+    settings.PORTAL_EGRESS_TARGETS = {"default": {"backend": "simulated"}, "edge": {"backend": "simulated"}}
+    EgressTarget.objects.create(name="default", traffic_read_at=NOW - timedelta(seconds=20))
+    TrafficEvent.objects.create(target="default", ip="198.51.100.7", account=account, observed_at=NOW)
+    TrafficEvent.objects.create(target="default", ip="198.51.100.7", account=account, observed_at=NOW)
+    AccountEgress.objects.update_or_create(
+        account=account,
+        defaults={"desired": EgressState.BLOCKED, "source": EgressSource.TRAFFIC, "until": NOW + timedelta(hours=1)},
+    )
+    AccountEgress.objects.update_or_create(  # a temporary block that has ended
+        account=other_customer.membership.account,
+        defaults={"desired": EgressState.BLOCKED, "source": EgressSource.TRAFFIC, "until": NOW - timedelta(hours=1)},
+    )
+    with time_machine.travel(NOW, tick=False):
+        samples = scrape(client)
+    assert (
+        value(samples, "portal_traffic_last_collection_timestamp_seconds", target="default")
+        == (NOW - timedelta(seconds=20)).timestamp()
+    )
+    assert value(samples, "portal_traffic_last_collection_timestamp_seconds", target="edge") == 0
+    assert value(samples, "portal_traffic_over_rate_events_total", target="default") == 2
+    assert value(samples, "portal_traffic_blocks_active") == 1
