@@ -13,6 +13,7 @@ from accounts.selectors import acting_account, active_addresses
 from portal.single_line import SingleLineSerializerMixin
 from requests_app import field_validators
 from requests_app.check_flow import subject_key
+from requests_app.customer_timeline import customer_message
 from requests_app.forms import clean_sending_ip, volume_validators
 from requests_app.lifecycle import IllegalTransition
 from requests_app.models import RequestEvent, UnblockRequest
@@ -29,9 +30,14 @@ class Conflict(APIException):
 
 
 class RequestEventSerializer(serializers.ModelSerializer):
+    message = serializers.SerializerMethodField(help_text=_("What happened; staff are named only as “a reviewer”."))
+
     class Meta:
         model = RequestEvent
         fields = ["at", "kind", "from_status", "to_status", "message"]
+
+    def get_message(self, event: RequestEvent) -> str:
+        return customer_message(event)
 
 
 class UnblockRequestSerializer(SingleLineSerializerMixin, serializers.ModelSerializer):

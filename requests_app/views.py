@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import Account
 from accounts.selectors import acting_account
 from requests_app.check_flow import RerunNotAllowed, check_progress, rerun_checks
+from requests_app.customer_timeline import customer_timeline
 from requests_app.forms import AnswerForm, UnblockRequestForm
 from requests_app.lifecycle import IllegalTransition
 from requests_app.review import ReviewConflict, answer_question
@@ -78,7 +79,7 @@ def request_detail(request: HttpRequest, account: Account, pk: int) -> HttpRespo
         {
             "account": account,
             "req": unblock_request,
-            "events": unblock_request.events.select_related("actor"),
+            "events": customer_timeline(unblock_request),
             "missing": account.missing_verifications(),
             "conversation": unblock_request.messages.all(),
             "answer_form": AnswerForm(),
