@@ -221,7 +221,7 @@ class MailboxMessage(models.Model):
         return f"{self.mailbox} {self.uidvalidity}/{self.uid}: {self.status}"
 
 
-class Outcome(models.TextChoices):
+class PolicyOutcome(models.TextChoices):
     WARN = "warn", _("Warning")
     REVOKE = "revoke", _("Revocation")
 
@@ -251,7 +251,7 @@ class PolicyDecision(models.Model):
     """What the policy concluded about an account, and from which reports."""
 
     account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="+")
-    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=PolicyOutcome.choices)
     rule = models.TextField(_("rule that applied"))
     decided_at = models.DateTimeField(_("decided"), default=timezone.now)
     reports = models.ManyToManyField(AbuseReport, verbose_name=_("reports"), related_name="decisions")

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from abuse import notifications
-from abuse.models import OPEN_STATES, AbuseEvent, AbuseReport, EventKind, Outcome, PolicyDecision, Revocation
+from abuse.models import OPEN_STATES, AbuseEvent, AbuseReport, EventKind, PolicyDecision, PolicyOutcome, Revocation
 from abuse.revocations import revoke
 from accounts.models import Account
 from egress.models import EgressState
@@ -52,11 +52,11 @@ class Policy:
         return f"{self.window.total_seconds() / 3600:g}"
 
     def outcome_for(self, instant: int, complaints: int) -> str | None:
-        """The thresholds: what an account's counting reports call for (an Outcome), or None."""
+        """The thresholds: what an account's counting reports call for (an PolicyOutcome), or None."""
         if instant or (complaints and complaints >= self.revoke_after):
-            return Outcome.REVOKE
+            return PolicyOutcome.REVOKE
         if self.warn_after and complaints >= self.warn_after:
-            return Outcome.WARN
+            return PolicyOutcome.WARN
         return None
 
 
@@ -114,21 +114,21 @@ def _verdict(reports: list[AbuseReport], policy: Policy) -> _Verdict | None:
             "%(n)d %(categories)s reports within %(hours)s h: revoke at once.",
             len(instant),
         ) % {"n": len(instant), "categories": "/".join(sorted({r.category for r in instant})), "hours": policy.hours}
-        return _Verdict(Outcome.REVOKE, instant, rule)
-    if outcome == Outcome.REVOKE:
+        return _Verdict(PolicyOutcome.REVOKE, instant, rule)
+    if outcome == PolicyOutcome.REVOKE:
         rule = _("%(n)d complaints within %(hours)s h (revocation at %(limit)d).") % {
             "n": len(complaints),
             "hours": policy.hours,
             "limit": policy.revoke_after,
         }
-        return _Verdict(Outcome.REVOKE, complaints, rule)
+        return _Verdict(PolicyOutcome.REVOKE, complaints, rule)
     rule = _("%(n)d complaint(s) within %(hours)s h (warning from %(warn)d, revocation at %(limit)d).") % {
         "n": len(complaints),
         "hours": policy.hours,
         "warn": policy.warn_after,
         "limit": policy.revoke_after,
     }
-    return _Verdict(Outcome.WARN, complaints, rule)
+    return _Verdict(PolicyOutcome.WARN, complaints, rule)
 
 
 def _decide_together(account_ids: list[int], policy: Policy) -> list[PolicyDecision]:
@@ -155,11 +155,11 @@ def _decide_together(account_ids: list[int], policy: Policy) -> list[PolicyDecis
             verdict = _verdict(reports.get(account.pk, []), policy) if account.pk in since else None
             if verdict is None:
                 continue
-            if verdict.outcome == Outcome.REVOKE and states[account.pk] == EgressState.ALLOWED:
+            if verdict.outcome == PolicyOutcome.REVOKE and states[account.pk] == EgressState.ALLOWED:
                 decisions.append(revoke(account, verdict.reports, verdict.rule))
             elif account.pk not in warned:  # one warning per window: the customer is told once
                 rule = verdict.rule
-                if verdict.outcome == Outcome.REVOKE:  # a closed port cannot be revoked: the desk is warned
+                if verdict.outcome == PolicyOutcome.REVOKE:  # a closed port cannot be revoked: the desk is warned
                     rule += " " + _("Port 25 is not open: flagged for the abuse desk.")
                 warnings.append((account, verdict.reports, rule))
         return decisions + _warn(warnings)
@@ -185,7 +185,7 @@ def _warned_since(since: dict[int, datetime]) -> set[int]:
     if not since:
         return set()
     warnings = PolicyDecision.objects.filter(
-        account_id__in=since, outcome=Outcome.WARN, decided_at__gt=min(since.values())
+        account_id__in=since, outcome=PolicyOutcome.WARN, decided_at__gt=min(since.values())
     ).values_list("account_id", "decided_at")
     return {account_id for account_id, at in warnings if at > since[account_id]}
 
@@ -193,7 +193,7 @@ def _warned_since(since: dict[int, datetime]) -> set[int]:
 def _warn(warnings: list[tuple[Account, list[AbuseReport], str]]) -> list[PolicyDecision]:
     """Warn these accounts: their decisions and timeline events stored together, a mail to each."""
     decisions = PolicyDecision.objects.record_many(
-        [(account, Outcome.WARN, rule, reports) for account, reports, rule in warnings]
+        [(account, PolicyOutcome.WARN, rule, reports) for account, reports, rule in warnings]
     )
     AbuseEvent.objects.bulk_create(
         AbuseEvent(account=decision.account, kind=EventKind.WARNED, decision=decision, message=decision.rule)
@@ -253,9 +253,9 @@ def triage(account_ids: Iterable[int]) -> tuple[list[int], list[int]]:
     revoke, warn = [], []
     for account_id, (instant, complaints) in sorted(counts.items()):
         outcome = policy.outcome_for(instant, complaints)
-        if outcome == Outcome.REVOKE:
+        if outcome == PolicyOutcome.REVOKE:
             revoke.append(account_id)
-        elif outcome == Outcome.WARN:
+        elif outcome == PolicyOutcome.WARN:
             warn.append(account_id)
     warned = _warned_since({account_id: since[account_id] for account_id in warn})
     return reopened + revoke, [account_id for account_id in warn if account_id not in warned]

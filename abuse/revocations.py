@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from abuse import notifications
-from abuse.models import AbuseEvent, AbuseReport, EventKind, Outcome, PolicyDecision, Revocation, RevocationState
+from abuse.models import AbuseEvent, AbuseReport, EventKind, PolicyDecision, PolicyOutcome, Revocation, RevocationState
 from accounts.models import Account, User
 from accounts.staff_groups import REVIEW_PERMISSION
 from egress.models import EgressDecision, EgressSource, EgressState
@@ -36,7 +36,7 @@ class NotAllowed(Exception):
 def revoke(account: Account, reports: list[AbuseReport], rule: str, *, reason: str = "") -> PolicyDecision:
     """Close port 25 because of these reports (or of `reason`: traffic seen, no reports).
     Runs in the policy's transaction, account locked."""
-    decision = PolicyDecision.objects.record(account, Outcome.REVOKE, rule, reports)
+    decision = PolicyDecision.objects.record(account, PolicyOutcome.REVOKE, rule, reports)
     reason = reason or _reason(reports)
     revocation = Revocation.objects.create(
         account=account,

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from abuse.models import AbuseEvent, AbuseReport, Outcome, PolicyDecision, Revocation
+from abuse.models import AbuseEvent, AbuseReport, PolicyDecision, PolicyOutcome, Revocation
 from abuse.redaction import customer_view
 from accounts.models import Account
 
@@ -24,7 +24,7 @@ def latest_revocation(account: Account) -> Revocation | None:
 
 
 def latest_warning(account: Account) -> PolicyDecision | None:
-    return PolicyDecision.objects.filter(account=account, outcome=Outcome.WARN).order_by("-decided_at").first()
+    return PolicyDecision.objects.filter(account=account, outcome=PolicyOutcome.WARN).order_by("-decided_at").first()
 
 
 def evidence_for_customer(decision: PolicyDecision) -> list[dict]:

@@ -30,7 +30,7 @@ BACKOFF_CAP = 3600.0
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ApplyResult:
     applied: int
     retry_in: float | None  # seconds until the earliest failed row is due again
 
@@ -44,7 +44,7 @@ def record(account_ids: Iterable[int], addresses: Iterable[str]) -> None:
     EgressChange.objects.bulk_create(
         EgressChange(target=name, account_id=account_id, addresses=ips) for name in names for account_id in ids
     )
-    held = getattr(_held, "targets", None)
+    held = getattr(_owed_applies, "targets", None)
     for name in names:
         if held is None:
             _dispatch_on_commit(name)
@@ -52,7 +52,7 @@ def record(account_ids: Iterable[int], addresses: Iterable[str]) -> None:
             held.add(name)
 
 
-_held = threading.local()  # the targets an open `one_apply_per_target` block owes an apply
+_owed_applies = threading.local()  # the targets an open `one_apply_per_target` block owes an apply
 
 
 @contextmanager
@@ -63,15 +63,15 @@ def one_apply_per_target() -> Iterator[None]:
     one task per target, not twenty. Use it inside the transaction; a block that raises queues
     nothing (its transaction is rolled back). Nested blocks leave it to the outermost.
     """
-    if getattr(_held, "targets", None) is not None:
+    if getattr(_owed_applies, "targets", None) is not None:
         yield
         return
-    _held.targets = set()
+    _owed_applies.targets = set()
     try:
         yield
-        targets = _held.targets
+        targets = _owed_applies.targets
     finally:
-        _held.targets = None
+        _owed_applies.targets = None
     for name in sorted(targets):
         _dispatch_on_commit(name)
 
@@ -111,7 +111,7 @@ def lock_target(name: str) -> EgressTarget:
     return EgressTarget.objects.select_for_update().get(name=name)
 
 
-def apply_due(target: str) -> Outcome:
+def apply_due(target: str) -> ApplyResult:
     """Apply the target's due rows, a batch per transaction, until none is due or the target fails."""
     adapter = adapter_for(target)
     applied = 0
@@ -123,7 +123,7 @@ def apply_due(target: str) -> Outcome:
             ).order_by("id")
             first = due.first()
             if first is None:
-                return Outcome(applied, None)
+                return ApplyResult(applied, None)
             # A batch that failed goes again exactly as it was (its rows share attempts and due time),
             # so it keeps its key: had the target taken it before its answer was lost, the retry is
             # recognised, not applied a second time under a new key. Fresh rows batch among themselves.
@@ -138,7 +138,7 @@ def apply_due(target: str) -> Outcome:
                         adapter.apply(change)
             except Exception as exc:  # whatever the backend raised, the row shows it and is retried
                 logger.warning("Egress target %s: change %s failed: %s", target, change.key, exc)
-                return Outcome(applied, _record_failure(rows, exc))
+                return ApplyResult(applied, _record_failure(rows, exc))
             EgressChange.objects.filter(pk__in=[row.pk for row in rows]).update(
                 status=ChangeStatus.APPLIED, applied_at=timezone.now()
             )

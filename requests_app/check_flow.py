@@ -169,7 +169,7 @@ def finish(run: CheckRun, request_id: int) -> None:
         failures = blocking_failures(results)
         UnblockRequest.objects.filter(pk=request_id).update(
             risk_score=None if run.score is None else 100 - run.score,
-            check_summary=one_glance(results),
+            check_summary=summarise_checks(results),
             check_failures=sum(r.status == ResultStatus.FAIL for r in results),
         )
         values = {"score": run.score, "problems": " ".join(f.summary for f in failures)}
@@ -190,7 +190,7 @@ def finish(run: CheckRun, request_id: int) -> None:
         auto_decide(request_id, run)
 
 
-def one_glance(results: list) -> str:
+def summarise_checks(results: list) -> str:
     """The queue's summary of a run: what did not pass, by name, and how many did."""
     passed = sum(r.status == ResultStatus.PASS for r in results)
     findings = [f"{r.check_name.replace('_', ' ')}: {r.status}" for r in results if r.status != ResultStatus.PASS]

@@ -51,10 +51,6 @@ def validate_public_url(value: str) -> None:
     validate_public_host(parts.hostname or "")
 
 
-def validate_domain(value: str) -> None:
-    normalise_hostname(value)
-
-
 def validate_template_size(value: str) -> None:
     limit = settings.PORTAL_MAX_TEMPLATE_BYTES
     size = len(value.encode("utf-8"))

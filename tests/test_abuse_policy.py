@@ -8,7 +8,7 @@ from django.core import mail
 from django.utils import timezone
 
 from abuse import intake, policy, take_in, tasks
-from abuse.models import AbuseEvent, AbuseReport, EventKind, Outcome, PolicyDecision, Revocation
+from abuse.models import AbuseEvent, AbuseReport, EventKind, PolicyDecision, PolicyOutcome, Revocation
 from abuse.reports import ReportInput
 from abuse.revocations import reinstate
 from accounts.models import Account
@@ -93,7 +93,7 @@ def test_one_high_confidence_report_revokes_at_once_and_the_firewall_follows(ope
     assert CUSTOMER_IPS[0] in egress.reason
     assert firewall() == set(), "no address of the account may reach port 25"
     decision = PolicyDecision.objects.get()
-    assert decision.outcome == Outcome.REVOKE
+    assert decision.outcome == PolicyOutcome.REVOKE
     assert [r.pk for r in decision.reports.all()] == [result.report_id]
     revocation = Revocation.objects.get()
     assert (revocation.ordinal, revocation.state, revocation.decision) == (1, "active", decision)
@@ -110,7 +110,7 @@ def test_fewer_complaints_warn_once_and_flag_the_account(open_account, run_after
     assert egress_of(open_account).desired == EgressState.ALLOWED
     assert firewall() == set(CUSTOMER_IPS)
     [warning] = PolicyDecision.objects.all()
-    assert warning.outcome == Outcome.WARN and warning.acknowledged_at is None
+    assert warning.outcome == PolicyOutcome.WARN and warning.acknowledged_at is None
     assert len(mail.outbox) == 1 and "Abuse reports" in mail.outbox[0].subject
     assert AbuseEvent.objects.filter(kind=EventKind.WARNED).count() == 1
 
@@ -119,7 +119,7 @@ def test_the_nth_complaint_in_the_window_revokes_and_the_decision_names_all_of_t
     results = submit(run_after_commit, n=2) + submit(run_after_commit)
 
     assert firewall() == set()
-    revoke = PolicyDecision.objects.get(outcome=Outcome.REVOKE)
+    revoke = PolicyDecision.objects.get(outcome=PolicyOutcome.REVOKE)
     assert sorted(r.pk for r in revoke.reports.all()) == sorted(r.report_id for r in results)
     assert "3 complaints within 24 h" in revoke.rule
 
@@ -138,7 +138,7 @@ def test_a_closed_port_is_not_revoked_but_flagged_for_the_desk(held_account, run
     egress = egress_of(account)
     assert (egress.desired, egress.source) == (EgressState.BLOCKED, EgressSource.DEFAULT)
     assert not Revocation.objects.exists()
-    assert "not open" in PolicyDecision.objects.get(outcome=Outcome.WARN).rule
+    assert "not open" in PolicyDecision.objects.get(outcome=PolicyOutcome.WARN).rule
 
 
 def test_reports_about_a_revoked_account_wait_for_the_desk(open_account, run_after_commit):

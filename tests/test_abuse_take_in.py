@@ -11,7 +11,7 @@ from django.core import mail
 from django.utils import timezone
 
 from abuse import intake, notifications, take_in, tasks
-from abuse.models import AbuseReport, Outcome, PolicyDecision, Revocation
+from abuse.models import AbuseReport, PolicyDecision, PolicyOutcome, Revocation
 from abuse.reports import ReportInput
 from accounts.models import Account, ServerAddress
 from egress.models import EgressSource, EgressState
@@ -63,7 +63,7 @@ def test_a_take_in_revokes_at_once_and_leaves_warnings_for_later(accounts):
     assert Revocation.objects.filter(account=spam_trapped).open().exists()
     assert decisions(complained_about) == []
     assert take_in.warn_some([complained_about.pk]) == []
-    assert decisions(complained_about) == [Outcome.WARN]
+    assert decisions(complained_about) == [PolicyOutcome.WARN]
 
 
 def test_revocations_decided_together_queue_one_firewall_apply(accounts, django_capture_on_commit_callbacks):
@@ -83,7 +83,7 @@ def test_a_burst_about_one_account_makes_one_decision(accounts):
         receive(accounts[0], "spam", number)
 
     assert take_in.take_in_waiting() == (3, [])
-    assert decisions(accounts[0]) == [Outcome.REVOKE]
+    assert decisions(accounts[0]) == [PolicyOutcome.REVOKE]
     assert Revocation.objects.get().decision.reports.count() == 3
 
 
@@ -94,7 +94,7 @@ def test_warnings_are_decided_a_few_at_a_time(accounts, monkeypatch):
     _matched, to_warn = take_in.take_in_waiting()
 
     assert take_in.warn_some(to_warn) == [accounts[2].pk]
-    assert [decisions(account) for account in accounts] == [[Outcome.WARN], [Outcome.WARN], []]
+    assert [decisions(account) for account in accounts] == [[PolicyOutcome.WARN], [PolicyOutcome.WARN], []]
 
 
 def test_accounts_decided_together_share_their_queries(
@@ -110,7 +110,7 @@ def test_accounts_decided_together_share_their_queries(
     with django_assert_max_num_queries(10), django_capture_on_commit_callbacks(execute=True):
         assert take_in.warn_some(to_warn) == []
 
-    assert [decisions(account) for account in accounts] == [[Outcome.WARN]] * 3
+    assert [decisions(account) for account in accounts] == [[PolicyOutcome.WARN]] * 3
     assert [decision.reports.count() for decision in PolicyDecision.objects.order_by("account")] == [1, 1, 2]
     assert {tuple(message.to): message.body.splitlines()[0] for message in mail.outbox} == {
         ("c0@t.test",): "We received an abuse report about mail sent from your servers.",
@@ -134,7 +134,7 @@ def test_an_account_that_cannot_be_decided_costs_the_others_decided_with_it_noth
 
     take_in.warn_some(to_warn)
 
-    assert [decisions(account) for account in accounts] == [[Outcome.WARN], [], [Outcome.WARN]]
+    assert [decisions(account) for account in accounts] == [[PolicyOutcome.WARN], [], [PolicyOutcome.WARN]]
     assert f"Could not weigh account {accounts[1].pk}" in caplog.text
 
 
@@ -146,7 +146,7 @@ def test_the_tasks_warn_every_account_in_the_end(accounts, monkeypatch, django_c
     with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
         assert tasks.take_in_reports.delay().get() == 3
 
-    assert [decisions(account) for account in accounts] == [[Outcome.WARN]] * 3
+    assert [decisions(account) for account in accounts] == [[PolicyOutcome.WARN]] * 3
     assert not AbuseReport.objects.waiting().exists()
 
 

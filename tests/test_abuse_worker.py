@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from abuse.models import AbuseReport, Outcome, PolicyDecision, Revocation
+from abuse.models import AbuseReport, PolicyDecision, PolicyOutcome, Revocation
 from abuse.revocations import reinstate
 from accounts.models import ServerAddress
 from egress.models import EgressSource, EgressState, SimulatedAllowance
@@ -100,7 +100,7 @@ def test_complaints_revoke_on_the_firewall_within_seconds_and_reinstatement_reop
 
     for number in (1, 2):
         assert api.post("/api/v1/abuse/reports/", report_json(number=number), format="json").status_code == 202
-    wait_for(lambda: PolicyDecision.objects.filter(outcome=Outcome.WARN).exists(), 30, worker)
+    wait_for(lambda: PolicyDecision.objects.filter(outcome=PolicyOutcome.WARN).exists(), 30, worker)
     assert allowed() == set(CUSTOMER_IPS), "two complaints only warn"
 
     assert api.post("/api/v1/abuse/reports/", report_json(number=3), format="json").status_code == 202

@@ -19,9 +19,6 @@ class CheckRunQuerySet(models.QuerySet):
     def for_subject(self, subject: str) -> "CheckRunQuerySet":
         return self.filter(subject=subject)
 
-    def unfinished(self) -> "CheckRunQuerySet":
-        return self.filter(finished_at__isnull=True)
-
 
 class CheckRun(models.Model):
     """One pass of the checks over one subject (e.g. "unblock_request:42"); a re-run is a new row.
@@ -43,6 +40,8 @@ class CheckRun(models.Model):
     updated_at = models.DateTimeField(_("last progress"), auto_now=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # How well the checks went: 100 when all passed, less for each finding (verification.scoring).
+    # Requests show its inverse to reviewers: UnblockRequest.risk_score = 100 - score.
     score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
     recommendation = models.CharField(_("recommendation"), max_length=10, choices=Recommendation.choices, blank=True)
 
