@@ -1,8 +1,9 @@
 """Reads of the egress state: desired (the database), owed (the outbox) and actual (the targets)."""
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from egress.models import (
     EgressSource,
     EgressState,
     TrafficCount,
+    TrafficEvent,
 )
 from egress.targets import adapter_for, target_names
 
@@ -131,3 +133,52 @@ def blocked_attempts_since(since: datetime) -> dict[int, int]:
     """Attempts on tcp/25 from addresses that were not allowed, per account, from `since` (minute buckets)."""
     counts = TrafficCount.objects.filter(size=BucketSize.MINUTE, start__gte=since, blocked__gt=0, account__isnull=False)
     return dict(counts.values("account").annotate(attempts=Sum("blocked")).values_list("account", "attempts"))
+
+
+def bucket_size_for(hours: int) -> str:
+    """Buckets for a look `hours` back: minutes for the last few hours, then hours while they are kept, then days."""
+    if hours <= min(3, settings.PORTAL_TRAFFIC_KEEP_MINUTES_HOURS):
+        return BucketSize.MINUTE
+    if hours <= settings.PORTAL_TRAFFIC_KEEP_HOURS_DAYS * 24:
+        return BucketSize.HOUR
+    return BucketSize.DAY
+
+
+def traffic_report(account: Account, *, hours: int) -> dict:
+    """The account's tcp/25 traffic over the last `hours`: per address and target, per bucket; its
+    over-rate events; and connections per day, all addresses and targets together."""
+    since = timezone.now() - timedelta(hours=hours)
+    size = bucket_size_for(hours)
+    counts = TrafficCount.objects.filter(account=account, size=size, start__gte=since).order_by("ip", "target", "start")
+    series: dict[tuple[str, str], list[dict]] = {}
+    for count in counts:
+        series.setdefault((count.ip, count.target), []).append(
+            {
+                "start": count.start.isoformat(),
+                "connections": count.connections,
+                "blocked": count.blocked,
+                "over_rate": count.over_rate,
+            }
+        )
+    days = TrafficCount.objects.filter(account=account, size=BucketSize.DAY, start__gte=since - timedelta(days=1))
+    per_day = days.values("start").annotate(connections=Sum("connections"), blocked=Sum("blocked")).order_by("start")
+    events = TrafficEvent.objects.filter(account=account, observed_at__gte=since).order_by("observed_at")
+    return {
+        "account": {"reference": str(account.reference), "name": account.name},
+        "hours": hours,
+        "bucket": size,
+        "addresses": [{"ip": ip, "target": target, "buckets": rows} for (ip, target), rows in series.items()],
+        "per_day": [
+            {"day": row["start"].date().isoformat(), "connections": row["connections"], "blocked": row["blocked"]}
+            for row in per_day
+        ],
+        "over_rate_events": [
+            {
+                "at": event.observed_at.isoformat(),
+                "ip": event.ip,
+                "target": event.target,
+                "connections_in_minute": event.connections,
+            }
+            for event in events
+        ],
+    }

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Account
 from egress.models import EgressState
 from egress.selectors import desired_egress
-from requests_app.models import UnblockRequest
+from requests_app.models import Status, UnblockRequest
 from verification.selectors import latest_run, run_progress
 
 
@@ -36,6 +36,12 @@ class Port25Status:
 
 def requests_of(account: Account) -> QuerySet[UnblockRequest]:
     return UnblockRequest.objects.filter(account=account)
+
+
+def declared_daily_volume(account: Account) -> int | None:
+    """The emails a day the account's latest approved request declared (None: no approved request)."""
+    approved = requests_of(account).filter(status=Status.APPROVED).order_by("-decided_at", "-id")
+    return approved.values_list("daily_volume", flat=True).first()
 
 
 def port25_status(account: Account) -> Port25Status:
