@@ -33,7 +33,7 @@ ALLOWED_HOSTS = env.list("PORTAL_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("PORTAL_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "egress",
     "verification",
@@ -60,6 +63,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Staff sessions remember the second factor that verified them (portal.admin_site).
+    "django_otp.middleware.OTPMiddleware",
     # After authentication, to name the signed-in customer's account on the request's log lines.
     "portal.log_context.RequestIdMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -280,6 +285,8 @@ PORTAL_FOUR_EYES_VOLUME = env.int("PORTAL_FOUR_EYES_VOLUME", default=10_000)
 # provider's control-panel page where the customer completes them.
 PORTAL_REQUIRED_VERIFICATIONS = env.list("PORTAL_REQUIRED_VERIFICATIONS", default=["identity", "payment"])
 PORTAL_VERIFICATION_URL = env.str("PORTAL_VERIFICATION_URL", default="")
+# Staff sign in with a password and a TOTP code (django-otp); the name their authenticator app shows.
+OTP_TOTP_ISSUER = "Port-25 portal"
 
 # Auto-decision policy, off by default: approve low-volume, non-marketing requests whose checks
 # all passed, on accounts with identity and payment verified. Staff can reverse it.

@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import CustomerToken, User
@@ -9,6 +10,7 @@ from accounts.services import record_server, register_customer
 from tests.dns_server import LoopbackDNS
 from tests.parts import fail_if_part_missing
 from tests.request_answers import personal_server_answers
+from tests.two_factor_support import force_login_verified
 
 
 # Review fixtures, those of the automated checks (loopback DNS zone, web servers, settings), and the
@@ -58,6 +60,12 @@ def loopback_dns():
     server.resolver.add(TEST_ZONE)
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def staff_pass_two_factor(monkeypatch):
+    """Staff signed in by a test have passed the second factor too (tests/two_factor_support.py)."""
+    monkeypatch.setattr(Client, "force_login", force_login_verified)
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,8 @@ the database (psycopg, outside Django). `python -m tests.live_stack seed '<json>
 step, run inside the deployment's environment.
 """
 
+import hashlib
+import itertools
 import json
 import os
 import re
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections import defaultdict
 from pathlib import Path
 
 from tests.live_services import ROOT, Postgres, Redis, Service, gunicorn_bin, wait_for
@@ -280,6 +283,10 @@ class Client:
         path = "/admin/login/?next=/admin/" if admin else "/accounts/login/"
         response = self.form(path, {"username": email, "password": PASSWORD})
         assert response.status_code == 302, f"log-in of {email}: {response.status_code} {response.text[:500]}"
+        if admin:
+            code = staff_codes(email)[next(_codes_used[email])]
+            response = self.form("/admin/two-factor/", {"code": code, "next": "/admin/"})
+            assert response.status_code == 302, f"second factor of {email}: {response.status_code}"
         return response
 
     def file_request(self, ipv4: str, **answers):
@@ -292,6 +299,14 @@ class Client:
 
 
 QUEUE_ROW = re.compile(r"/admin/requests_app/unblockrequest/(\d+)/change/")
+
+STAFF_CODES = 40
+_codes_used: defaultdict[str, itertools.count] = defaultdict(itertools.count)
+
+
+def staff_codes(email: str) -> list[str]:
+    """The recovery codes of a seeded member of staff; the harness uses them from the first, Locust the last."""
+    return [hashlib.sha256(f"{email}:{i}".encode()).hexdigest()[:16] for i in range(STAFF_CODES)]
 
 
 # --- seeding, run inside the deployment's environment -----------------------------------------------
@@ -332,6 +347,12 @@ def _seed(spec: dict) -> dict:
         reviewer.groups.add(group)
         reviewers.append(reviewer.email)
     admin = User.objects.create_superuser(email=f"admin-{tag}@load.test", password=None)
+    # Staff pass the second factor with recovery codes the harness can compute (staff_codes).
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    for email in [*reviewers, admin.email]:
+        device = StaticDevice.objects.create(user=User.objects.get(email=email), name="recovery codes")
+        StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in staff_codes(email))
     User.objects.filter(email__endswith=f"-{tag}@load.test").update(password=make_password(PASSWORD))
     reporters = []
     if spec.get("reporters"):
@@ -340,7 +361,13 @@ def _seed(spec: dict) -> dict:
         for i in range(spec["reporters"]):
             reporter = Reporter.objects.create(name=f"Feedback loop {i} {tag}", contact=f"fbl{i}@load.test")
             reporters.append(ReporterToken.issue(reporter=reporter, name="load test")[1])
-    return {"customers": customers, "reviewers": reviewers, "superuser": admin.email, "reporters": reporters}
+    return {
+        "customers": customers,
+        "reviewers": reviewers,
+        "superuser": admin.email,
+        "reporters": reporters,
+        "staff_codes": {email: staff_codes(email) for email in [*reviewers, admin.email]},
+    }
 
 
 def _collectstatic() -> None:

@@ -30,6 +30,6 @@ def test_customer_and_review_pages_render_without_violations(page, live_server, 
         page.goto(url)
     sign_in(page, reviewer, live_server)
     page.goto(f"/admin/requests_app/unblockrequest/{request.pk}/change/")
-    expect(page.get_by_role("button", name="Approve and open port 25")).to_be_visible()
+    expect(page.get_by_role("link", name="Approve and open port 25")).to_be_visible()
     page.goto("/admin/requests_app/unblockrequest/")
     assert found == []

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts import two_factor
 from accounts.models import Account, Membership, User
 from accounts.services import record_server, register_customer
 from accounts.staff_groups import SUPPORT_REVIEWER, ensure_staff_groups
@@ -12,6 +13,9 @@ CUSTOMER_EMAIL = "customer@demo.test"
 REVIEWER_EMAIL = "reviewer@demo.test"
 ADMIN_EMAIL = "admin@demo.test"
 DEMO_PASSWORD = "port25-demo-password"  # noqa: S105 - printed on purpose, refused outside DEBUG
+# The demo staff's authenticator key (base32), printed too: add it to an app, or compute a code with
+# `oathtool --totp -b KEY`. Refused outside DEBUG like the password.
+DEMO_TOTP_SECRET = "PORT25DEMOSTAFFTOTPKEY2FAREVIEWS"  # noqa: S105 - published on purpose
 
 
 class Command(BaseCommand):
@@ -35,12 +39,17 @@ class Command(BaseCommand):
             REVIEWER_EMAIL, DEMO_PASSWORD, is_staff=True
         )
         reviewer.groups.add(groups[SUPPORT_REVIEWER])
-        if not User.objects.filter(email=ADMIN_EMAIL).exists():
-            User.objects.create_superuser(ADMIN_EMAIL, DEMO_PASSWORD)
+        admin = User.objects.filter(email=ADMIN_EMAIL).first() or User.objects.create_superuser(
+            ADMIN_EMAIL, DEMO_PASSWORD
+        )
+        for staff in (reviewer, admin):
+            two_factor.enrol_with_secret(staff, DEMO_TOTP_SECRET)
 
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready. Sign in with password {DEMO_PASSWORD!r} as:")
             + f"\n  customer  {CUSTOMER_EMAIL}   (portal: /)"
             + f"\n  reviewer  {REVIEWER_EMAIL}   (admin: /admin/)"
             + f"\n  admin     {ADMIN_EMAIL}      (admin: /admin/, superuser)"
+            + f"\nStaff then give a code from an authenticator app set up with the key {DEMO_TOTP_SECRET}"
+            + f"\n  (or: oathtool --totp -b {DEMO_TOTP_SECRET})."
         )

@@ -1,0 +1,127 @@
+"""Two-factor sign-in for staff: a TOTP app and single-use recovery codes (django-otp devices).
+
+A stolen password must not be enough to open port 25 for a spammer: the admin site lets staff in
+only once one of these devices verified a code in the session (portal.admin_site).
+Wrong codes are throttled by django-otp: after n failures the device refuses for 2^(n-1) seconds.
+"""
+
+import base64
+import io
+import math
+import re
+from dataclasses import dataclass
+
+import segno
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_otp import devices_for_user
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import User
+
+RECOVERY_CODES = 10
+APP_DEVICE_NAME = "authenticator app"
+RECOVERY_DEVICE_NAME = "recovery codes"
+_TOTP_CODE = re.compile(r"^\d{6}$")
+
+
+class CodeRefused(Exception):
+    """The code is wrong, or the device refuses codes for now; the message says which, for the person."""
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    device: TOTPDevice
+    secret: str  # base32, what an app asks for when the QR code cannot be scanned
+    qr_svg: str
+
+
+def app_device(user: User) -> TOTPDevice | None:
+    """The user's confirmed authenticator app, if enrolled."""
+    return TOTPDevice.objects.devices_for_user(user, confirmed=True).first()
+
+
+def is_enrolled(user: User) -> bool:
+    """A confirmed device of any kind: the app, or recovery codes alone (as seeded for a test harness)."""
+    return any(True for _ in devices_for_user(user, confirmed=True))
+
+
+def secret_of(device: TOTPDevice) -> str:
+    return base64.b32encode(device.bin_key).decode()
+
+
+def start_enrolment(user: User) -> Enrolment:
+    """The unconfirmed device the user is setting up (one at a time), with its QR code."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=APP_DEVICE_NAME, confirmed=False)
+    svg = io.BytesIO()
+    segno.make(device.config_url, error="m").save(svg, kind="svg", scale=4, border=2, xmldecl=False, svgns=True)
+    return Enrolment(device=device, secret=secret_of(device), qr_svg=svg.getvalue().decode())
+
+
+def confirm_enrolment(user: User, code: str) -> list[str]:
+    """The first right code from the app confirms it; the user gets fresh recovery codes (shown once)."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        refusal = _attempt(device, code) if device else _("Start the set-up again: this page was out of date.")
+        if refusal is None:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+            return new_recovery_codes(user)
+    # Raised after the commit: the failure counted by the throttle must stay counted.
+    raise CodeRefused(refusal)
+
+
+def new_recovery_codes(user: User) -> list[str]:
+    """Replace the user's recovery codes with new ones; each works once."""
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+def verify(user: User, code: str) -> TOTPDevice | StaticDevice:
+    """The device that accepts the code: six digits go to the app, anything else is a recovery code."""
+    code = "".join(code.split()).lower()
+    model = TOTPDevice if _TOTP_CODE.match(code) else StaticDevice
+    with transaction.atomic():
+        device = model.objects.select_for_update().filter(user=user, confirmed=True).first()
+        refusal = _attempt(device, code) if device else _("That code is not right.")
+    if refusal is not None:
+        raise CodeRefused(refusal)
+    return device
+
+
+def _attempt(device: TOTPDevice | StaticDevice, code: str) -> str | None:
+    """None when the device accepts the code, else why not. A wrong code counts towards the throttle."""
+    allowed, details = device.verify_is_allowed()
+    if not allowed:
+        wait = math.ceil((details["locked_until"] - timezone.now()).total_seconds())
+        return _("Too many wrong codes. Wait %(seconds)d seconds, then try again.") % {"seconds": max(wait, 1)}
+    if not device.verify_token(code):
+        return _("That code is not right. Codes change every 30 seconds; use the newest one.")
+    return None
+
+
+def enrol_with_secret(user: User, secret: str) -> TOTPDevice:
+    """A confirmed app device with a known base32 key: for demo data, whose key is published."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8)).hex()
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice(user=user, confirmed=True)
+    device.name, device.key = APP_DEVICE_NAME, key
+    device.save()
+    return device
+
+
+def reset(user: User) -> int:
+    """Forget every device of the user (a lost phone); they enrol again at their next sign-in."""
+    removed = 0
+    for model in (TOTPDevice, StaticDevice):
+        devices = model.objects.filter(user=user)
+        removed += devices.count()
+        devices.delete()
+    return removed
