@@ -13,13 +13,22 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Case, FloatField, Q, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from abuse import notifications
-from abuse.models import OPEN_STATES, AbuseEvent, AbuseReport, EventKind, PolicyDecision, PolicyOutcome, Revocation
+from abuse.models import (
+    OPEN_STATES,
+    AbuseEvent,
+    AbuseReport,
+    EventKind,
+    PolicyDecision,
+    PolicyOutcome,
+    Revocation,
+    SourceRule,
+)
 from abuse.revocations import revoke
 from accounts.models import Account
 from egress.models import EgressState
@@ -37,6 +46,7 @@ class Policy:
     revoke_after: int
     warn_after: int
     window: timedelta
+    derived_weight: float = 1.0  # what a report whose address was derived from Received headers counts for
 
     @classmethod
     def from_settings(cls) -> "Policy":
@@ -45,17 +55,34 @@ class Policy:
             revoke_after=settings.PORTAL_ABUSE_REVOKE_AFTER,
             warn_after=settings.PORTAL_ABUSE_WARN_AFTER,
             window=timedelta(hours=settings.PORTAL_ABUSE_WINDOW_HOURS),
+            derived_weight=settings.PORTAL_ABUSE_DERIVED_WEIGHT,
+        )
+
+    def weight(self, reports: Iterable[AbuseReport]) -> float:
+        """What these reports count for: one each whose reporter stated the address, less if derived."""
+        return sum(1.0 if r.source_rule == SourceRule.DECLARED else self.derived_weight for r in reports)
+
+    def weight_in_sql(self) -> Case:
+        """`weight` of one report, for the database to sum."""
+        return Case(
+            When(source_rule=SourceRule.DECLARED, then=Value(1.0)),
+            default=Value(self.derived_weight),
+            output_field=FloatField(),
         )
 
     @property
     def hours(self) -> str:
         return f"{self.window.total_seconds() / 3600:g}"
 
-    def outcome_for(self, instant: int, complaints: int) -> str | None:
-        """The thresholds: what an account's counting reports call for (an PolicyOutcome), or None."""
-        if instant or (complaints and complaints >= self.revoke_after):
+    def outcome_for(self, instant: float, complaints: float) -> str | None:
+        """The thresholds: what an account's counting reports call for (an PolicyOutcome), or None.
+
+        The counts are weights (`weight`): instant reports revoke from a weight of one (a spam-trap
+        hit whose address was only derived does not, alone) and count towards a warning.
+        """
+        if instant >= 1 or (complaints and complaints >= self.revoke_after):
             return PolicyOutcome.REVOKE
-        if self.warn_after and complaints >= self.warn_after:
+        if self.warn_after and instant + complaints >= self.warn_after:
             return PolicyOutcome.WARN
         return None
 
@@ -105,10 +132,10 @@ def _verdict(reports: list[AbuseReport], policy: Policy) -> _Verdict | None:
     """What the policy says of an account's reports that count: revoke, warn, or nothing."""
     instant = [r for r in reports if r.category in policy.instant]
     complaints = [r for r in reports if r.category not in policy.instant]
-    outcome = policy.outcome_for(len(instant), len(complaints))
+    outcome = policy.outcome_for(policy.weight(instant), policy.weight(complaints))
     if outcome is None:
         return None
-    if instant:
+    if instant and policy.outcome_for(policy.weight(instant), 0) == PolicyOutcome.REVOKE:  # they alone revoke
         rule = ngettext(
             "%(n)d %(categories)s report within %(hours)s h: revokes at once.",
             "%(n)d %(categories)s reports within %(hours)s h: revoke at once.",
@@ -123,12 +150,12 @@ def _verdict(reports: list[AbuseReport], policy: Policy) -> _Verdict | None:
         }
         return _Verdict(PolicyOutcome.REVOKE, complaints, rule)
     rule = _("%(n)d complaint(s) within %(hours)s h (warning from %(warn)d, revocation at %(limit)d).") % {
-        "n": len(complaints),
+        "n": len(reports),
         "hours": policy.hours,
         "warn": policy.warn_after,
         "limit": policy.revoke_after,
     }
-    return _Verdict(PolicyOutcome.WARN, complaints, rule)
+    return _Verdict(PolicyOutcome.WARN, instant + complaints, rule)
 
 
 def _decide_together(account_ids: list[int], policy: Policy) -> list[PolicyDecision]:
@@ -172,7 +199,7 @@ def _counting_reports(since: dict[int, datetime]) -> dict[int, list[AbuseReport]
         # Only what the rule and the decision read: a report's raw evidence may weigh megabytes.
         rows = (
             AbuseReport.objects.filter(account_id__in=account_ids, occurred_at__gt=moment)
-            .only("pk", "account_id", "category", "source_ip", "occurred_at")
+            .only("pk", "account_id", "category", "source_ip", "source_rule", "occurred_at")
             .order_by("occurred_at", "pk")
         )
         for report in rows:
@@ -261,8 +288,8 @@ def triage(account_ids: Iterable[int]) -> tuple[list[int], list[int]]:
     return reopened + revoke, [account_id for account_id in warn if account_id not in warned]
 
 
-def _report_counts(since: dict[int, datetime], policy: Policy) -> dict[int, tuple[int, int]]:
-    """(instant, complaints): each account's reports counted since its moment, one query per distinct moment."""
+def _report_counts(since: dict[int, datetime], policy: Policy) -> dict[int, tuple[float, float]]:
+    """(instant, complaints): each account's reports weighed (Policy.weight) since its moment, a query per moment."""
     counts = {}
     for moment, account_ids in _by_moment(since).items():
         rows = (
@@ -270,8 +297,8 @@ def _report_counts(since: dict[int, datetime], policy: Policy) -> dict[int, tupl
             .order_by()
             .values("account_id")
             .annotate(
-                instant=Count("pk", filter=Q(category__in=policy.instant)),
-                complaints=Count("pk", filter=~Q(category__in=policy.instant)),
+                instant=Sum(policy.weight_in_sql(), filter=Q(category__in=policy.instant), default=0.0),
+                complaints=Sum(policy.weight_in_sql(), filter=~Q(category__in=policy.instant), default=0.0),
             )
         )
         counts.update({row["account_id"]: (row["instant"], row["complaints"]) for row in rows})

@@ -72,6 +72,8 @@ def test_each_sample_is_read_by_its_parser(held, name):
         found.append((result.status, report.source_ip, report.category, report.source_rule, report.source_certainty))
         assert report.format == expected_format
         assert bytes(report.raw) == sample(name), "the raw message is kept as received"
+        if len(results) > 1:
+            assert report.evidence["report_in_message"][1] == len(results)
     assert found == expected
 
 

@@ -54,12 +54,18 @@ def read(raw: bytes) -> Parsed:
         )
     reports = parser.parse(mail)
     defects, notes = mail.defects, list(dict.fromkeys(mail.notes))
-    return Parsed(parser.NAME, [_with_notes(report, defects, notes) for report in reports])
+    return Parsed(
+        parser.NAME,
+        [_with_notes(report, defects, notes, (n, len(reports))) for n, report in enumerate(reports, start=1)],
+    )
 
 
-def _with_notes(report: ReportInput, defects: list[str], notes: list[str]) -> ReportInput:
+def _with_notes(report: ReportInput, defects: list[str], notes: list[str], part: tuple[int, int]) -> ReportInput:
+    """The message's defects and notes on each of its reports; of several, which one this is."""
     evidence = dict(report.evidence)
     evidence["notes"] = list(dict.fromkeys([*evidence.get("notes", []), *notes]))
     if defects:
         evidence["mime_defects"] = defects
+    if part[1] > 1:
+        evidence["report_in_message"] = list(part)
     return replace(report, evidence=evidence)
