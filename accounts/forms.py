@@ -18,10 +18,8 @@ class SignupForm(SingleLineFormMixin, forms.Form):
     )
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(_("An account with this email address exists already; sign in instead."))
-        return email
+        # Whether the address has an account is not said here: accounts.sign_up mails its owner instead.
+        return self.cleaned_data["email"].lower()
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]

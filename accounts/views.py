@@ -1,5 +1,6 @@
+import math
+
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -7,23 +8,32 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import sign_up
 from accounts.forms import ApiTokenForm, SignupForm
 from accounts.models import CustomerToken
-from accounts.services import register_customer
 
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
+    """The same answer whether the address has an account or not (accounts.sign_up says why)."""
     if request.user.is_authenticated:
         return redirect("port25")
     form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = register_customer(
-            form.cleaned_data["email"], form.cleaned_data["password"], form.cleaned_data["account_name"]
-        )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("port25")
+    if request.method == "POST":
+        allowed, wait = sign_up.allowed(request)
+        if not allowed:
+            minutes = max(1, math.ceil((wait or 60) / 60))
+            return render(request, "accounts/signup_throttled.html", {"minutes": minutes}, status=429)
+        if form.is_valid():
+            data = form.cleaned_data
+            sign_up.sign_up(data["email"], data["password"], data["account_name"])
+            return redirect("signup_sent")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+@require_http_methods(["GET"])
+def signup_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/signup_sent.html")
 
 
 @login_required

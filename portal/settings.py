@@ -135,6 +135,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-up attempts per client address (portal.client_address), in DRF's rate format.
+PORTAL_SIGNUP_RATE = env.str("PORTAL_SIGNUP_RATE", default="10/hour")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "port25"
 LOGOUT_REDIRECT_URL = "login"

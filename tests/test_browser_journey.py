@@ -45,6 +45,12 @@ def test_new_visitor_signs_up_and_asks_for_port_25(page):
     page.get_by_label("Email address").fill("peter@initech.test")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+    # The same answer whatever the address (security finding 6): the welcome mail says to sign in.
+    expect(page.get_by_test_id("signup-sent")).to_be_visible()
+    page.goto("/accounts/login/")
+    page.get_by_label("Email address").fill("peter@initech.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
 
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_test_id("port25-state")).to_have_text("Blocked")

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -42,10 +43,21 @@ def test_signup_creates_user_and_account_it_owns(client, db):
     assert response.status_code == 302
 
 
-def test_signup_logs_in_and_redirects_to_port25_page(client, db):
-    response = client.post(SIGNUP, signup_data(), follow=True)
+def test_signup_says_to_check_the_mailbox_and_mails_the_sign_in_link(client, db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(SIGNUP, signup_data(), follow=True)
 
-    assert response.redirect_chain == [(reverse("port25"), 302)]
+    assert response.redirect_chain == [(reverse("signup_sent"), 302)]
+    assert not response.wsgi_request.user.is_authenticated
+    assert 'data-testid="signup-sent"' in response.content.decode()
+    [message] = mail.outbox
+    assert message.to == ["peter@initech.test"] and reverse("login") in message.body
+
+
+def test_the_new_customer_signs_in_and_sees_port_25_blocked(client, db):
+    client.post(SIGNUP, signup_data())
+    response = client.post(reverse("login"), {"username": "peter@initech.test", "password": PASSWORD}, follow=True)
+
     assert response.wsgi_request.user.email == "peter@initech.test"
     assert 'data-testid="port25-state"' in response.content.decode()
     assert "Blocked" in response.content.decode()
@@ -56,17 +68,20 @@ def test_signup_stores_email_in_lower_case(client, db):
     assert User.objects.filter(email="peter@initech.test").exists()
 
 
-def test_duplicate_email_in_other_case_is_refused_and_nothing_created(client, customer):
+def test_duplicate_email_in_other_case_creates_nothing_and_mails_the_owner(
+    client, customer, django_capture_on_commit_callbacks
+):
     users, accounts = User.objects.count(), Account.objects.count()
 
-    response = client.post(SIGNUP, signup_data(email="ALICE@Acme.test", account_name="Acme again"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(SIGNUP, signup_data(email="ALICE@Acme.test", account_name="Acme again"))
 
-    assert response.status_code == 200
-    assert escape("An account with this email address exists already; sign in instead.") in field_errors(
-        response, "email"
-    )
+    assert response.status_code == 302 and response.url == reverse("signup_sent")
     assert (User.objects.count(), Account.objects.count()) == (users, accounts)
     assert not response.wsgi_request.user.is_authenticated
+    [message] = mail.outbox
+    assert message.to == ["alice@acme.test"] and "tried to create an account" in message.body
+    assert customer.check_password(PASSWORD), "the owner's password is untouched"
 
 
 @pytest.mark.parametrize(
