@@ -8,11 +8,11 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.staff_groups import REVIEW_PERMISSION
+from portal.display_time import duration
 from portal.read_only_admin import ReadOnlyAdmin
 from requests_app import review, review_pages
 from requests_app.dashboard import review_dashboard
@@ -124,6 +124,10 @@ class UnblockRequestAdmin(admin.ModelAdmin):
     ]
     change_form_template = "admin/requests_app/unblockrequest/review.html"
 
+    class Media:
+        # The queue's badges and the review page share one stylesheet.
+        css = {"all": ["admin_review.css"]}
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -138,7 +142,7 @@ class UnblockRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("waiting"), ordering="status_changed_at")
     def waiting(self, obj: UnblockRequest) -> str:
-        return timesince(obj.status_changed_at, timezone.now())
+        return duration(timezone.now() - obj.status_changed_at)
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None

@@ -1,0 +1,10 @@
+"""{% load display_time %}: the filters of portal.display_time for templates."""
+
+from django import template
+
+from portal import display_time
+
+register = template.Library()
+register.filter("moment", display_time.moment)
+register.filter("duration", display_time.duration)
+register.filter("ago", display_time.ago)
