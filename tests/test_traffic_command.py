@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from egress.adapters.simulated import simulate_connections
 from egress.models import EgressState
+from egress.targets import adapter_for
 from egress.traffic import collect
 from requests_app.models import Status
 from requests_app.services import submit_request
@@ -70,3 +71,22 @@ def test_an_unknown_account_or_a_bad_window_is_a_clear_error(counted):
         run("nobody")
     with pytest.raises(CommandError, match="at least 1"):
         run("Acme", "--hours", "0")
+
+
+def test_simulated_traffic_is_fed_by_command_and_counted_as_its_firewall_would(settings, account, decide):
+    settings.PORTAL_EGRESS_TARGETS = {"edge": {"backend": "simulated"}, "gw": {"backend": "nftables"}}
+    out = StringIO()
+    call_command("simulate_traffic", "edge", "2001:DB8:0::7", "3", stdout=out)
+    assert "3 blocked attempts from 2001:DB8:0::7" in out.getvalue()
+    settings.PORTAL_EGRESS_TARGETS = {"edge": {"backend": "simulated"}}
+    decide(account, EgressState.ALLOWED)
+    call_command("simulate_traffic", "edge", CUSTOMER_IPS[0], "5", "--over-rate", stdout=out)
+    collect()
+    counters = adapter_for("edge").counters()
+    assert (counters.connections, counters.blocked) == ({CUSTOMER_IPS[0]: 5}, {"2001:db8::7": 3})
+    assert counters.over_rate == {CUSTOMER_IPS[0]}
+
+    for bad, message in ((("gw", CUSTOMER_IPS[0], "1"), "simulated backend"), (("edge", "mail", "1"), "not an IP")):
+        settings.PORTAL_EGRESS_TARGETS = {"edge": {"backend": "simulated"}, "gw": {"backend": "nftables"}}
+        with pytest.raises(CommandError, match=message):
+            call_command("simulate_traffic", *bad)
