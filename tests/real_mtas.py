@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.loopback import free_port
-from tests.parts import first_missing, need_commands, need_env
+from tests.parts import first_missing, need_commands, need_env, need_root
 
 POSTFIX = "/usr/sbin/postfix"
 POSTFIX_MASTER = "/usr/lib/postfix/sbin/master"
@@ -75,11 +75,15 @@ EXIM_CASES = (
 
 
 def postfix_missing() -> str | None:
-    return need_commands(["postfix"], "apt-get install postfix; scripts/test presets debconf for it")
+    return first_missing(
+        need_commands(["postfix"], "apt-get install postfix; scripts/test presets debconf for it"),
+        need_root("start a Postfix master"),
+    )
 
 
 def exim_missing() -> str | None:
     return first_missing(
+        need_root("start Exim as its Debian-exim user"),
         need_env(EXIM_DIR_VARIABLE, what="an unpacked exim4-daemon-light"),
         None if _exim_binary().exists() else f"needs {_exim_binary()} (scripts/test unpacks exim4-daemon-light)",
     )

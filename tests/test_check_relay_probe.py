@@ -20,7 +20,8 @@ from tests.smtp_servers import (
     smtp_server,
     tarpit,
 )
-from verification.checks import relay_probe
+from verification.checks import relay_probe, relay_rules
+from verification.checks.smtp_session import Reply
 from verification.outcome import Deadline, Verdict
 
 pytestmark = pytest.mark.usefixtures("checks_env")
@@ -209,3 +210,46 @@ def test_the_matrix_has_nmaps_sixteen_forms_with_the_server_name_and_the_literal
     assert "@[127.0.0.1]:relay-test@example.net" in recipients
     assert outcome.evidence["decided_by"] == 0
     assert "“550 5.7.1 Relaying denied” to <relay-test@example.net>" in outcome.summary
+
+
+@pytest.mark.parametrize(
+    ("reply", "outcome"),
+    [
+        ("250 2.1.5 Ok", "accepted"),
+        ("454 4.7.1 <relay-test@example.net>: Relay access denied", "refused"),  # Postfix's default
+        ("554 5.7.1 <relay-test@example.net>: Relay access denied", "refused"),
+        ("550 relay not permitted", "refused"),  # Exim
+        ("550 5.7.1 Unable to relay for relay-test@example.net", "refused"),  # Exchange
+        ("530 5.7.0 Authentication required", "refused"),
+        ("535 5.7.1 Client was not authenticated", "refused"),
+        ("550 5.1.1 <relay-test@example.net>: Recipient address rejected: User unknown", "refused"),
+        ("530 5.7.0 Must issue a STARTTLS command first", "needs_tls"),
+        ("530 5.7.11 Encryption required for requested authentication mechanism", "needs_tls"),
+        ("451 4.7.1 Greylisted, please try again in 300 seconds", "temporary"),
+        ("450 4.2.0 <relay-test@example.net>: Recipient address rejected: Greylisted", "temporary"),
+        ("451 4.3.0 Temporary lookup failure", "temporary"),
+        ("450 4.2.1 relay-test@example.net: mailbox temporarily unavailable", "temporary"),
+        ("421 4.7.0 mail.example.org Error: too many errors", "session_ended"),
+    ],
+)
+def test_what_each_rcpt_reply_means(reply, outcome):
+    code, _, text = reply.partition(" ")
+    assert relay_rules.read_rcpt_reply(Reply(int(code), [text])).outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("reply", "outcome"),
+    [
+        ("250 2.1.0 Ok", None),
+        ("501 5.1.7 Bad sender address syntax", "sender_refused"),
+        ("501 <probe@[127.0.0.1]>: domain literals not allowed", "sender_refused"),
+        ("530 5.7.0 Must issue a STARTTLS command first", "needs_tls"),
+        ("530 5.7.0 Authentication required", "refused"),
+        ("451 4.7.1 Greylisted", "temporary"),
+        ("421 4.4.2 Timeout exceeded", "session_ended"),
+    ],
+)
+def test_what_each_mail_reply_means(reply, outcome):
+    code, _, text = reply.partition(" ")
+    reading = relay_rules.read_mail_reply(Reply(int(code), [text]))
+    assert (reading and reading.outcome) == outcome

@@ -27,7 +27,8 @@ _RELAY_WORDS = re.compile(
     r"relay|not permitted|not allowed|denied|unauthori[sz]ed|not local|not hosted|not accepted|no such domain",
     re.IGNORECASE,
 )
-_ADDRESS = re.compile(r"<[^>]*>")  # the address a reply quotes (ours contain "relay") says nothing
+# The addresses a reply quotes back (ours contain "relay") say nothing about relaying.
+_ADDRESS = re.compile(r"<[^>]*>|\S+@\S+")
 _WAIT = re.compile(r"(\d+)\s*(seconds?|secs?|s\b|minutes?|mins?|m\b)", re.IGNORECASE)
 
 
