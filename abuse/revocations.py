@@ -18,7 +18,7 @@ from abuse.models import AbuseEvent, AbuseReport, EventKind, PolicyDecision, Pol
 from accounts.models import Account, User
 from accounts.staff_groups import REVIEW_PERMISSION
 from egress.models import EgressDecision, EgressSource, EgressState
-from egress.services import set_desired_state
+from egress.services import ReopenRefused, set_desired_state
 
 ABUSE_DESK, REVIEWER, SUPERUSER = "abuse_desk", "reviewer", "superuser"
 LEVEL_NAMES = {
@@ -81,6 +81,26 @@ def may_reopen(user: User, revocation: Revocation) -> bool:
     if level == SUPERUSER or not user.has_perm(REINSTATE_PERMISSION):
         return False
     return level == ABUSE_DESK or user.has_perm(REVIEW_PERMISSION)
+
+
+def refuse_reopening_without_authority(account: Account, actor: User | None, source: str) -> None:
+    """The rule "who may end this revocation" on every path that opens port 25 (egress asks before it allows).
+
+    A reinstatement closes the revocation before it opens port 25; an approved request is the way
+    back once someone with the authority required one; any other opening (the egress admin, an
+    approval while the revocation is active) needs the same authority as a reinstatement.
+    """
+    revocation = Revocation.objects.open().filter(account=account).first()
+    if revocation is None:
+        return
+    if revocation.state == RevocationState.NEW_REQUEST and source == EgressSource.REQUEST:
+        return
+    if actor is not None and may_reopen(actor, revocation):
+        return
+    raise ReopenRefused(
+        _("Revocation number %(n)d of this account is open: only %(who)s may open port 25 again.")
+        % {"n": revocation.ordinal, "who": LEVEL_NAMES[required_level(revocation)]}
+    )
 
 
 def _locked_open(revocation: Revocation, actor: User) -> Revocation:

@@ -57,6 +57,7 @@ def set_desired_state(
     _lock_accounts([account.pk])
     egress, _created = AccountEgress.objects.select_for_update().get_or_create(account=account)
     if state == EgressState.ALLOWED:
+        signals.reopening.send(sender=AccountEgress, account=account, actor=actor, source=source)
         if egress.superuser_to_reopen and not (actor is not None and actor.is_superuser):
             raise ReopenRefused(_("Port 25 of this account was closed for good; only a superuser may open it."))
         egress.superuser_to_reopen = False
