@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 FETCH_AT_ONCE = 20  # messages fetched in one round trip
 REPORTER = "Mailbox feed"
+POLLING = "abuse:mailbox-poll"  # held in the cache while a poll runs
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,14 @@ def take(raw: bytes, key: str, uidvalidity: int, uid: int) -> tuple[MailboxMessa
 
 
 @shared_task
-def poll_mailbox() -> dict[str, int]:
+def poll_mailbox() -> dict[str, int] | None:
     """Celery beat's poll of the abuse mailbox (PORTAL_ABUSE_IMAP_POLL_SECONDS); a failed poll is
-    simply the next one's work: nothing is moved before it is stored."""
-    return poll()
+    simply the next one's work: nothing is moved before it is stored. A poll still running (a large
+    backlog) is left alone: None."""
+    lock_seconds = max(60.0, 10 * settings.PORTAL_ABUSE_IMAP_POLL_SECONDS)
+    if not cache.add(POLLING, True, timeout=lock_seconds):
+        return None
+    try:
+        return poll()
+    finally:
+        cache.delete(POLLING)

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from abuse import mailbox_feed
@@ -139,3 +140,15 @@ def test_a_worker_killed_between_storing_and_moving_loses_and_doubles_nothing(do
     assert AbuseReport.objects.count() == 2
     assert list(AbuseReport.objects.values_list("deliveries", flat=True)) == [1, 1], "none counted twice"
     assert (dovecot.count("INBOX"), dovecot.count("Processed")) == (0, 2)
+
+
+def test_the_beat_task_polls_unless_a_poll_is_running(db, dovecot, held):
+    dovecot.deliver(fbl_report(at=AT))
+    cache.add(mailbox_feed.POLLING, True)
+
+    assert mailbox_feed.poll_mailbox() is None
+    assert dovecot.count("INBOX") == 1
+
+    cache.delete(mailbox_feed.POLLING)
+    assert mailbox_feed.poll_mailbox() == {"taken": 1, "seen_before": 0}
+    assert dovecot.count("INBOX") == 0

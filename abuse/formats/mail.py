@@ -37,9 +37,6 @@ class Mail:
     def header(self, name: str) -> str:
         return _first(fields_of(self.message), name.lower())
 
-    def parts(self) -> list[EmailMessage]:
-        return list(self.message.walk())
-
     def part_of_type(self, *types: str) -> EmailMessage | None:
         return next((p for p in self.message.walk() if p.get_content_type() in types), None)
 
