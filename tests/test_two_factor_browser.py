@@ -1,0 +1,50 @@
+"""A member of staff signs in to the admin in Chromium: password, then the app's code, computed by the test."""
+
+import time
+
+import pytest
+import time_machine
+from playwright.sync_api import Page, expect
+
+from tests.test_review_desk_browser import shoot
+from tests.two_factor_support import totp_code
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "a long staff password 25"
+
+
+def password_step(page: Page, email: str) -> None:
+    page.goto("/admin/")
+    page.locator("#id_username").fill(email)
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_staff_enrol_an_app_then_sign_in_with_its_codes(browser, page, live_server, django_user_model):
+    django_user_model.objects.create_user("nia@provider.test", PASSWORD, is_staff=True, is_superuser=True)
+    with time_machine.travel(time.time(), tick=True) as clock:
+        password_step(page, "nia@provider.test")
+        expect(page.get_by_text("Scan this QR code")).to_be_visible()
+        expect(page.locator(".two-factor-qr svg")).to_be_visible()
+        shoot(page, "two-factor-enrol")
+        secret = page.get_by_test_id("totp-secret").inner_text()
+        page.get_by_role("textbox", name="Code").fill(totp_code(secret, time.time()))
+        page.get_by_role("button", name="Confirm").click()
+        expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+        page.get_by_role("link", name="I have saved them, continue").click()
+        expect(page.get_by_role("heading", name="Reviewer's desk")).to_be_visible()
+
+        other = browser.new_context(base_url=live_server.url).new_page()
+        password_step(other, "nia@provider.test")
+        other.goto("/admin/requests_app/unblockrequest/")  # no admin page before the second step
+        expect(other.get_by_text("Enter the six-digit code")).to_be_visible()
+        valid = {totp_code(secret, time.time(), steps) for steps in (-1, 0, 1, 2)}
+        other.get_by_role("textbox", name="Code").fill(next(c for c in ("000000", "111111", "222222") if c not in valid))
+        other.get_by_role("button", name="Verify").click()
+        expect(other.get_by_test_id("code-error")).to_contain_text("not right")
+        clock.shift(2)  # past the throttle's wait after one wrong code
+        other.get_by_role("textbox", name="Code").fill(totp_code(secret, time.time(), steps_later=1))
+        other.get_by_role("button", name="Verify").click()
+        expect(other.locator("#changelist")).to_be_visible()
+        other.context.close()
