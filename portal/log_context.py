@@ -1,5 +1,5 @@
 """What every log line says about where it came from: the request id, and in a Celery task its id,
-account, request and target; and the JSON formatter that writes them (PORTAL_LOG_FORMAT=json).
+account, unblock request and target; and the JSON formatter that writes them (PORTAL_LOG_FORMAT=json).
 
 A request id comes from the client's X-Request-ID (when it looks like one) or is made here; it is
 echoed in the response and travels in the headers of every task the request queues, so the
@@ -22,12 +22,11 @@ HEADER = "X-Request-ID"
 TASK_HEADER = "portal_request_id"
 _ACCEPTED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 
-# Where a line comes from; each a field of its JSON object when set.
-FIELDS = ("request_id", "task_id", "task", "account", "request", "target")
 _context: ContextVar[dict[str, str]] = ContextVar("portal_log_context", default={})  # noqa: B039 (never mutated)
 
-# Task parameters that name what a task works on, and the field they fill.
-_TASK_PARAMETERS = {"target": "target", "request_id": "request", "account_id": "account"}
+# Task parameters that name what a task works on, and the field they fill ("request" is Django's own
+# record attribute, the HTTP request, which JSON lines leave out).
+_TASK_PARAMETERS = {"target": "target", "request_id": "unblock_request", "account_id": "account"}
 
 
 def current() -> dict[str, str]:
