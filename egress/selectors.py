@@ -1,7 +1,7 @@
 """Reads of the egress state: desired (the database), owed (the outbox) and actual (the targets)."""
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet, Sum
@@ -182,3 +182,19 @@ def traffic_report(account: Account, *, hours: int) -> dict:
             for event in events
         ],
     }
+
+
+def daily_connections(account: Account, *, since: date) -> dict[str, dict[date, int]]:
+    """New tcp/25 connections per address and day (UTC) from `since`, every target summed."""
+    start = datetime.combine(since, time.min, tzinfo=UTC)
+    rows = traffic_of(account, since=start, size=BucketSize.DAY)
+    series: dict[str, dict[date, int]] = {}
+    for row in rows:
+        series.setdefault(row["ip"], {})[row["start"].astimezone(UTC).date()] = row["connections"]
+    return series
+
+
+def blocks_since(account: Account, since: datetime) -> list[EgressDecision]:
+    """The decisions that closed the account's port 25 from `since` (any source), oldest first."""
+    closed = decisions(account).filter(to_state=EgressState.BLOCKED, from_state=EgressState.ALLOWED)
+    return list(closed.filter(decided_at__gte=since).order_by("decided_at"))

@@ -4,6 +4,7 @@ from requests_app import views
 
 urlpatterns = [
     path("", views.port25, name="port25"),
+    path("port25/traffic/", views.port25_traffic, name="port25_traffic"),
     path("acceptable-use/", views.acceptable_use, name="acceptable_use"),
     path("requests/new/", views.request_new, name="request_new"),
     path("requests/<int:pk>/", views.request_detail, name="request_detail"),

@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
@@ -19,6 +20,7 @@ from requests_app.lifecycle import IllegalTransition
 from requests_app.review import ReviewConflict, answer_question
 from requests_app.selectors import port25_status, requests_of
 from requests_app.services import RequestNotAllowed, ensure_can_file, submit_request, withdraw_request
+from requests_app.traffic_chart import traffic_chart
 from requests_app.use_case_rules import rules_for_browser
 
 
@@ -44,6 +46,14 @@ def port25(request: HttpRequest, account: Account) -> HttpResponse:
         "requests_app/port25.html",
         {"account": account, "status": port25_status(account), "requests": requests_of(account)[:10]},
     )
+
+
+@customer_view
+def port25_traffic(request: HttpRequest, account: Account) -> HttpResponse:
+    """What the enforcement points counted from the account's servers, the last 7 or 30 days."""
+    days = 30 if request.GET.get("days") == "30" else 7
+    context = {"account": account, "days": days, "chart": traffic_chart(account, days)}
+    return render(request, "requests_app/traffic.html", context)
 
 
 @customer_view
@@ -81,6 +91,7 @@ def request_detail(request: HttpRequest, account: Account, pk: int) -> HttpRespo
             "req": unblock_request,
             "events": customer_timeline(unblock_request),
             "missing": account.missing_verifications(),
+            "verification_url": settings.PORTAL_VERIFICATION_URL,
             "conversation": unblock_request.messages.all(),
             "answer_form": AnswerForm(),
             "checks": check_progress(unblock_request),
@@ -127,9 +138,12 @@ def request_answer(request: HttpRequest, account: Account, pk: int) -> HttpRespo
 
 
 @customer_view
-@require_POST
+@require_http_methods(["GET", "POST"])
 def request_withdraw(request: HttpRequest, account: Account, pk: int) -> HttpResponse:
+    """GET asks the customer to confirm (withdrawing cannot be undone); POST withdraws."""
     unblock_request = get_object_or_404(requests_of(account), pk=pk)
+    if request.method == "GET":
+        return render(request, "requests_app/withdraw_confirm.html", {"req": unblock_request})
     try:
         withdraw_request(unblock_request, request.user)
     except IllegalTransition:
