@@ -105,3 +105,34 @@ def test_a_mail_about_several_sources_answers_each(api):
     assert response.status_code == 202
     assert [r["source_ip"] for r in response.json()["results"]] == ["198.51.100.7", "198.51.100.8"]
     assert "account" not in json.dumps(response.json())
+
+
+V3 = {
+    "Version": "3",
+    "ReporterInfo": {"ReporterOrg": "Old Trapnet", "ReporterOrgEmail": "abuse@old-trapnet.example"},
+    "Report": {
+        "ReportClass": "Activity",
+        "ReportType": "Spam",
+        "Date": "2026-11-20T10:15:42Z",
+        "Source": {"IP": "198.51.100.7", "Port": 25},
+        "SourceType": "IPv4",
+        "SmtpMailFromAddress": "bounce@news.acme-shop.example",
+        "AdditionalInfo": {"Protocol": "smtp"},
+    },
+}
+
+
+def test_a_legacy_xarf_v3_report_is_converted_by_the_package(api):
+    response = post(api, V3)
+
+    assert response.status_code == 202, response.json()
+    report = AbuseReport.objects.get()
+    assert (report.source_ip, report.category, report.format) == ("198.51.100.7", "spam", "xarf4")
+    assert report.original_mail_from == "bounce@news.acme-shop.example"
+
+
+def test_an_unknown_v3_report_type_is_a_400_not_a_crash(api):
+    response = post(api, {**V3, "Report": {**V3["Report"], "ReportType": "Weather"}})
+
+    assert response.status_code == 400
+    assert "Weather" in json.dumps(response.json()["errors"])

@@ -5,6 +5,7 @@ failing field named (SchemaErrors.errors, the API's 400).
 """
 
 import re
+import warnings
 from datetime import datetime
 
 import xarf
@@ -48,22 +49,29 @@ def parse_json(raw: bytes) -> list[ReportInput]:
 
 
 def from_document(document: object) -> ReportInput:
-    """The report a valid XARF v4 document states; SchemaErrors naming each failing field otherwise."""
+    """The report a valid XARF document states (v4, or v3 as the `xarf` package converts it);
+    SchemaErrors naming each failing field otherwise."""
     if not isinstance(document, dict):
         raise SchemaErrors({"": [_("A XARF report must be a JSON object.")]})
-    result = xarf.parse(document)
-    if result.errors:
-        raise SchemaErrors(_errors(result.errors))
-    key = f"{document['category']}/{document['type']}"
-    if document.get("evidence_source") == "spamtrap" and key == "messaging/spam":
+    try:
+        with warnings.catch_warnings():  # a v3 report: converted, and said so by the package
+            warnings.simplefilter("ignore")
+            result = xarf.parse(document)
+    except xarf.XARFError as exc:
+        raise SchemaErrors({"": [str(exc)[:MESSAGE_CHARS]]}) from None
+    if result.errors or result.report is None:
+        raise SchemaErrors(_errors(result.errors) or {"": [_("Not a XARF report.")]})
+    stated = result.report
+    key = f"{stated.category}/{stated.type}"
+    if getattr(stated, "evidence_source", None) == "spamtrap" and key == "messaging/spam":
         key += "+spamtrap"
     errors: dict[str, list[str]] = {}
     try:
-        occurred_at = check_time(datetime.fromisoformat(document["timestamp"]))
+        occurred_at = check_time(datetime.fromisoformat(str(stated.timestamp)))
     except (ValueError, Unreadable) as exc:
         errors["timestamp"] = [str(exc) if isinstance(exc, Unreadable) else _("Not a date and time (ISO 8601).")]
     try:
-        source_ip = normalise_ip(document["source_identifier"])
+        source_ip = normalise_ip(str(stated.source_identifier))
     except Unreadable as exc:
         errors["source_identifier"] = [str(exc)]
     if errors:
@@ -72,8 +80,8 @@ def from_document(document: object) -> ReportInput:
         category=category_of(NAME, key),
         source_ip=source_ip,
         occurred_at=occurred_at,
-        reference=str(document["report_id"])[:255],
-        original_mail_from=str(document.get("smtp_from", ""))[:320],
+        reference=str(document.get("report_id", ""))[:255],
+        original_mail_from=str(getattr(stated, "smtp_from", "") or "")[:320],
         evidence={"xarf": document},
         format=NAME,
     )
