@@ -67,15 +67,21 @@ def read_broker(*, lengths: bool = True) -> BrokerReading:
 
 
 def consumers_per_queue() -> dict[str, int] | None:
-    """How many workers answer a broadcast saying they consume each queue; None if none could be asked.
+    """How many workers answer a broadcast saying they consume each queue; None if none could be asked
+    (the broker is down, or the embedded default's file broker, which cannot broadcast).
 
     A broadcast waits its whole timeout for answers (PORTAL_METRICS_INSPECT_TIMEOUT), so a scrape
     takes at least that long.
     """
     from portal.celery import app
 
+    url = settings.CELERY_BROKER_URL
+    if not _is_redis(url):
+        return None
     try:
-        answers = app.control.inspect(timeout=settings.PORTAL_METRICS_INSPECT_TIMEOUT).active_queues() or {}
+        with Connection(url) as conn:
+            inspect = app.control.inspect(timeout=settings.PORTAL_METRICS_INSPECT_TIMEOUT, connection=conn)
+            answers = inspect.active_queues() or {}
     except Exception:  # the broker is down: the scrape says so through portal_broker_up
         return None
     counts = dict.fromkeys(queue_names(), 0)

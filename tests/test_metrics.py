@@ -249,3 +249,12 @@ def test_traffic_collection_over_rate_events_and_temporary_blocks(client, accoun
     assert value(samples, "portal_traffic_last_collection_timestamp_seconds", target="edge") == 0
     assert value(samples, "portal_traffic_over_rate_events_total", target="default") == 2
     assert value(samples, "portal_traffic_blocks_active") == 1
+
+
+@pytest.mark.django_db
+def test_on_the_embedded_file_broker_the_broker_is_up_and_queue_series_are_left_out(client, settings, tmp_path):
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path)}
+    samples = scrape(client)
+    assert value(samples, "portal_broker_up") == 1
+    assert not any(name.startswith("portal_celery_") for name, _labels in samples)
