@@ -31,7 +31,8 @@ class NoteForm(forms.Form):
 
 
 class StaffReportForm(SingleLineFormMixin, forms.Form):
-    """A report filed by hand by the abuse desk (a phone call, a forwarded complaint)."""
+    """A report filed by hand by the abuse desk (a phone call, a forwarded complaint); its cleaned
+    data are a ReportInput's fields."""
 
     source_ip = forms.GenericIPAddressField(label=_("Source IP"), unpack_ipv4=True)
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
@@ -42,3 +43,7 @@ class StaffReportForm(SingleLineFormMixin, forms.Form):
     evidence = forms.CharField(
         label=_("Evidence"), widget=forms.Textarea(attrs={"rows": 8, "cols": 80}), max_length=100_000
     )
+
+    def clean_evidence(self) -> dict:
+        """Evidence as every channel stores it (abuse.reports.ReportInput): an object, here a text."""
+        return {"text": self.cleaned_data["evidence"]}

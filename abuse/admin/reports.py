@@ -153,20 +153,11 @@ class AbuseReportAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                report = ReportInput(
-                    category=data["category"],
-                    source_ip=data["source_ip"],
-                    occurred_at=data["occurred_at"],
-                    reference=data["reference"],
-                    reported_domain=data["reported_domain"],
-                    original_mail_from=data["original_mail_from"],
-                    evidence={"text": data["evidence"]},
-                    format=ReportFormat.STAFF,
-                )
+                report = ReportInput(**data, format=ReportFormat.STAFF)
             except Unreadable as exc:
                 form.add_error("occurred_at", str(exc))
             else:
-                raw = json.dumps({k: str(v) for k, v in data.items()}, ensure_ascii=False).encode()
+                raw = json.dumps(data, default=str, ensure_ascii=False).encode()
                 result = intake.accept(report, raw=raw, channel=Channel.STAFF, filed_by=request.user)
                 self.message_user(request, _filed_message(result), messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:abuse_abusereport_change", args=[result.report_id]))
