@@ -16,6 +16,19 @@ from accounts.services import ServerOwnedElsewhere, delete_server, record_server
 from accounts.token_auth import IsPlatform, PlatformTokenAuthentication
 from portal.single_line import SingleLineSerializerMixin
 
+# Never a customer's server on the public Internet: the provider's own and special-purpose networks.
+INTERNAL_NETWORKS = [
+    ipaddress.ip_network(cidr)
+    for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7", "64:ff9b:1::/48")
+]
+
+
+def _is_internal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    special = ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved
+    return special or any(ip in network for network in INTERNAL_NETWORKS if network.version == ip.version)
+
 
 class ServerSerializer(SingleLineSerializerMixin, serializers.Serializer):
     account = serializers.SlugRelatedField(
@@ -30,7 +43,14 @@ class ServerSerializer(SingleLineSerializerMixin, serializers.Serializer):
         return normalise_hostname(value)
 
     def validate_addresses(self, value: list[str]) -> list[str]:
-        return sorted({ipaddress.ip_address(ip).compressed for ip in value})
+        addresses = {ipaddress.ip_address(ip) for ip in value}
+        internal = sorted(ip.compressed for ip in addresses if _is_internal(ip))
+        if internal:
+            raise serializers.ValidationError(
+                _("Not public addresses (loopback, private, link-local or reserved): %(ips)s.")
+                % {"ips": ", ".join(internal)}
+            )
+        return sorted(ip.compressed for ip in addresses)
 
 
 def _server_data(server: Server) -> dict:
@@ -49,6 +69,10 @@ def _server_data(server: Server) -> dict:
 @permission_classes([IsPlatform])
 def platform_server(request: Request, external_id: str) -> Response:
     """Create or update (PUT), read (GET) or delete (DELETE) a server by its platform ID."""
+    longest = Server._meta.get_field("external_id").max_length
+    if len(external_id) > longest:
+        message = _("A platform ID has at most %(n)d characters.") % {"n": longest}
+        return Response({"external_id": [message]}, status=status.HTTP_400_BAD_REQUEST)
     if request.method == "PUT":
         serializer = ServerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

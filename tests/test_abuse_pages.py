@@ -163,9 +163,9 @@ def test_the_desk_reinstates_in_the_admin_within_its_authority(account, abuse_de
     assert first.state == RevocationState.REINSTATED
 
     second = _revoke_again(account)
-    response = desk.post(f"/admin/abuse/revocation/{second.pk}/reinstate/", {"note": "again"}, follow=True)
+    response = desk.post(f"/admin/abuse/revocation/{second.pk}/reinstate/", {"note": "again"})
 
-    assert "only a support reviewer may decide" in response.content.decode()
+    assert response.status_code == 403, "the page, like its submit, is for a support reviewer"
     second.refresh_from_db()
     assert second.state == RevocationState.ACTIVE
 

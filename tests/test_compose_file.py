@@ -59,7 +59,9 @@ def _compose_config(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[s
 
 @pytest.fixture(scope="module")
 def compose(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    result = _compose_config(tmp_path_factory.mktemp("compose"), PORTAL_SECRET_KEY="compose-test-key")
+    result = _compose_config(
+        tmp_path_factory.mktemp("compose"), PORTAL_SECRET_KEY="compose-test-key", PORTAL_POSTGRES_PASSWORD="pg-test-pw"
+    )
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     assert isinstance(config, dict), result.stdout
@@ -138,9 +140,18 @@ def test_data_lives_in_named_volumes(compose: dict) -> None:
 
 
 def test_compose_refuses_to_run_without_a_secret_key(tmp_path: Path) -> None:
-    result = _compose_config(tmp_path)
+    result = _compose_config(tmp_path, PORTAL_POSTGRES_PASSWORD="pg-test-pw")
     assert result.returncode != 0
     assert "PORTAL_SECRET_KEY" in result.stderr
+
+
+def test_the_database_password_comes_from_the_environment_and_is_required(tmp_path: Path, compose: dict) -> None:
+    result = _compose_config(tmp_path, PORTAL_SECRET_KEY="compose-test-key")
+    assert result.returncode != 0
+    assert "PORTAL_POSTGRES_PASSWORD" in result.stderr
+    assert compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == "pg-test-pw"
+    assert compose["services"]["web"]["environment"]["DATABASE_URL"] == "postgres://portal:pg-test-pw@postgres:5432/portal"
+    assert "portal:portal@" not in COMPOSE_FILE.read_text()
 
 
 def test_env_example_documents_every_setting() -> None:

@@ -1,6 +1,7 @@
 """The policy's decisions, the revocations and their way back, and the append-only abuse timeline."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -142,6 +143,8 @@ class RevocationAdmin(ReadOnlyAdmin):
 
     def _way_back(self, request: HttpRequest, pk: int, step, title: str, submit: str) -> HttpResponse:
         revocation = get_object_or_404(Revocation, pk=pk)
+        if not revocations.may_reopen(request.user, revocation):
+            raise PermissionDenied  # the page too, not only its submit
         form = NoteForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
