@@ -152,3 +152,12 @@ def test_the_beat_task_polls_unless_a_poll_is_running(db, dovecot, held):
     cache.delete(mailbox_feed.POLLING)
     assert mailbox_feed.poll_mailbox() == {"taken": 1, "seen_before": 0}
     assert dovecot.count("INBOX") == 0
+
+
+def test_the_abuse_desk_sees_what_the_feed_took(db, dovecot, held, admin_client):
+    dovecot.deliver(fbl_report(at=AT))
+    mailbox_feed.poll()
+
+    page = admin_client.get("/admin/abuse/mailboxmessage/").content.decode()
+
+    assert "feed@127.0.0.1/INBOX" in page

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from abuse import intake, redaction
 from abuse.admin.base import form_page
 from abuse.forms import StaffReportForm
-from abuse.models import AbuseReport, Channel, RejectedReport, Reporter, ReporterToken, ReportFormat
+from abuse.models import AbuseReport, Channel, MailboxMessage, RejectedReport, Reporter, ReporterToken, ReportFormat
 from abuse.reports import ReportInput, Unreadable
 from portal import bounded_json
 from portal.read_only_admin import ReadOnlyAdmin
@@ -184,3 +184,13 @@ class RejectedReportAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("raw report, as received (up to the size limit)"))
     def raw_report(self, obj: RejectedReport) -> str:
         return format_html("<pre>{}</pre>", _raw_text(obj.raw))
+
+
+@admin.register(MailboxMessage)
+class MailboxMessageAdmin(ReadOnlyAdmin):
+    """What the mailbox feed took from which folder, and whether it was moved on the server yet."""
+
+    list_display = ["taken_at", "mailbox", "uidvalidity", "uid", "status", "moved_at"]
+    list_filter = ["status", "mailbox"]
+    search_fields = ["=digest", "=uid"]
+    date_hierarchy = "taken_at"
