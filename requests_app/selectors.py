@@ -30,7 +30,14 @@ class Port25Status:
     open_request: UnblockRequest | None
 
     @property
+    def needs_customer(self) -> bool:
+        """A reviewer asked a question: nothing moves until the customer answers."""
+        return self.open_request is not None and self.open_request.status == Status.NEEDS_INFO
+
+    @property
     def label(self) -> str:
+        if self.state == self.PENDING and self.needs_customer:
+            return str(_("Waiting for your answer"))
         return str(self.LABELS[self.state])
 
 

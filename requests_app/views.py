@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
@@ -90,6 +91,7 @@ def request_detail(request: HttpRequest, account: Account, pk: int) -> HttpRespo
             "req": unblock_request,
             "events": customer_timeline(unblock_request),
             "missing": account.missing_verifications(),
+            "verification_url": settings.PORTAL_VERIFICATION_URL,
             "conversation": unblock_request.messages.all(),
             "answer_form": AnswerForm(),
             "checks": check_progress(unblock_request),
@@ -136,9 +138,12 @@ def request_answer(request: HttpRequest, account: Account, pk: int) -> HttpRespo
 
 
 @customer_view
-@require_POST
+@require_http_methods(["GET", "POST"])
 def request_withdraw(request: HttpRequest, account: Account, pk: int) -> HttpResponse:
+    """GET asks the customer to confirm (withdrawing cannot be undone); POST withdraws."""
     unblock_request = get_object_or_404(requests_of(account), pk=pk)
+    if request.method == "GET":
+        return render(request, "requests_app/withdraw_confirm.html", {"req": unblock_request})
     try:
         withdraw_request(unblock_request, request.user)
     except IllegalTransition:

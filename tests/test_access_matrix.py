@@ -28,6 +28,12 @@ MATRIX = [
         {"anonymous": LOGIN, "other": NOT_FOUND, "owner": OK, **STAFF_404},
     ),
     (
+        "withdraw: confirmation",
+        "get",
+        "/requests/{req}/withdraw/",
+        {"anonymous": LOGIN, "other": NOT_FOUND, "owner": OK, **STAFF_404},
+    ),
+    (
         "withdraw",
         "post",
         "/requests/{req}/withdraw/",

@@ -164,10 +164,14 @@ def test_customer_withdraws_request_from_its_page(signed_in_page, account, custo
     page.goto(f"/requests/{request.pk}/")
     expect(page.get_by_test_id("request-status")).to_have_text("Submitted")
 
-    page.get_by_role("button", name="Withdraw this request").click()
+    page.get_by_role("link", name="Withdraw this request").click()
+    page.get_by_role("link", name="No, keep it").click()  # a second thought: nothing happens
+    expect(page.get_by_test_id("request-status")).to_have_text("Submitted")
+    page.get_by_role("link", name="Withdraw this request").click()
+    page.get_by_role("button", name="Yes, withdraw it").click()
 
     expect(page.get_by_test_id("request-status")).to_have_text("Withdrawn")
     expect(page.get_by_role("status")).to_contain_text("Your request is withdrawn.")
-    expect(page.get_by_role("button", name="Withdraw this request")).to_have_count(0)
+    expect(page.get_by_role("link", name="Withdraw this request")).to_have_count(0)
     page.goto("/")
     expect(page.get_by_test_id("port25-state")).to_have_text("Blocked")

@@ -34,7 +34,7 @@ def check(subject: CheckSubject, deadline: Deadline) -> Outcome:
     if notes:
         return Outcome(
             Verdict.WARN,
-            _("Before this request can be approved, %(todo)s (see your account page).")
+            _("Before this request can be approved, %(todo)s in your provider's control panel.")
             % {"todo": _(" and ").join(notes)},
             evidence,
         )

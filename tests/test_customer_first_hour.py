@@ -1,0 +1,56 @@
+"""What a customer is told in their first hour: when they must act, what is missing and where, no surprises."""
+
+from django.urls import reverse
+
+from requests_app.models import Status
+from requests_app.review import ask_for_information
+from requests_app.services import submit_request
+from tests.conftest import answers
+from tests.review_fixtures import awaiting
+
+
+def test_the_headline_says_when_the_customer_must_answer(customer_client, account, customer, reviewer):
+    request = awaiting(account, customer)
+    page = customer_client.get("/").content.decode()
+    assert "Pending review" in page and 'data-testid="act-now"' not in page
+
+    ask_for_information(request.pk, reviewer, expected_status=Status.AWAITING_REVIEW, question="Which host?")
+    page = customer_client.get("/").content.decode()
+    assert "Waiting for your answer" in page and "Pending review" not in page
+    assert 'data-testid="act-now"' in page and "Answer the question" in page
+
+
+def test_missing_verifications_link_to_the_control_panel_and_go_once_decided(
+    customer_client, account, customer, settings
+):
+    settings.PORTAL_VERIFICATION_URL = "https://panel.provider.example/verify"
+    request = submit_request(account, customer, answers())
+    page = customer_client.get(reverse("request_detail", args=[request.pk])).content.decode()
+    assert "identity verification" in page and 'href="https://panel.provider.example/verify"' in page
+
+    customer_client.post(reverse("request_withdraw", args=[request.pk]))
+    page = customer_client.get(reverse("request_detail", args=[request.pk])).content.decode()
+    assert 'data-testid="missing-verifications"' not in page
+
+
+def test_withdraw_asks_first_and_only_a_post_withdraws(customer_client, account, customer):
+    request = submit_request(account, customer, answers())
+    url = reverse("request_withdraw", args=[request.pk])
+    confirm = customer_client.get(url)
+    assert confirm.status_code == 200 and "This cannot be undone" in confirm.content.decode()
+    request.refresh_from_db()
+    assert request.status == Status.SUBMITTED
+    customer_client.post(url)
+    request.refresh_from_db()
+    assert request.status == Status.WITHDRAWN
+    assert "already closed" in customer_client.get(url).content.decode()
+
+
+def test_mail_links_follow_the_base_url(
+    settings, account, customer, reviewer, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.PORTAL_BASE_URL = "http://127.0.0.1:8123/"
+    request = awaiting(account, customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        ask_for_information(request.pk, reviewer, expected_status=Status.AWAITING_REVIEW, question="Which host?")
+    assert f"http://127.0.0.1:8123/requests/{request.pk}/" in mailoutbox[-1].body
