@@ -347,6 +347,7 @@ class EventKind(models.TextChoices):
     FILED = "filed", _("Report filed by staff")
     TRAFFIC_BLOCKED = "traffic_block", _("Port 25 blocked for a while (a burst)")
     TOLD_BLOCKED_TRIES = "tried_blocked", _("Told: a blocked server tried port 25")
+    OVER_DECLARED = "over_declared", _("Sent far more than declared")
 
 
 class AbuseEvent(models.Model):

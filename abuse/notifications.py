@@ -72,3 +72,9 @@ def traffic_blocked(account: Account, reason: str, until: datetime) -> None:
 def blocked_tries(account: Account, attempts: int) -> None:
     subject = _("A server of yours tried to send mail on port 25 (%(account)s)") % {"account": account}
     _send(account, subject, "abuse/email/blocked_tries.txt", {"attempts": attempts})
+
+
+def over_declared(account: Account, *, sent: int, declared: int, day: str) -> None:
+    subject = _("Your servers sent far more mail than declared (%(account)s)") % {"account": account}
+    context = {"sent": sent, "declared": declared, "day": day}
+    _send(account, subject, "abuse/email/over_declared.txt", context)

@@ -72,6 +72,7 @@ def sweep() -> int:
 @shared_task
 def weigh_traffic(event_ids: list[int]) -> int:
     """After each traffic collection (egress.signals.traffic_observed): block or revoke for bursts,
-    tell the accounts whose blocked servers kept trying port 25."""
+    tell the accounts whose blocked servers kept trying port 25, warn those far above their declaration."""
     traffic_policy.tell_blocked_tries()
+    traffic_policy.flag_over_declared()
     return len(traffic_policy.weigh_bursts(event_ids))

@@ -6,11 +6,13 @@ PORTAL_TRAFFIC_BLOCKS_TO_REVOKE-th is a revocation for the abuse desk, with the 
 revocations. A temporary block is an egress decision with an expiry: egress lifts it by itself.
 An account whose blocked servers tried port 25 more than PORTAL_TRAFFIC_BLOCKED_TRIES_PER_HOUR
 times in an hour is told, at most once a day: that is how a compromised server shows itself.
+An account that opened more than PORTAL_TRAFFIC_DECLARED_MULTIPLE times the connections its request
+declared emails, over a whole UTC day, is warned and flagged on its abuse timeline; not blocked.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -22,7 +24,13 @@ from abuse.models import AbuseEvent, EventKind
 from abuse.revocations import revoke
 from accounts.models import Account
 from egress.models import EgressDecision, EgressSource, EgressState, TrafficEvent
-from egress.selectors import allowed_accounts, blocked_attempts_since, desired_egress
+from egress.selectors import (
+    allowed_accounts,
+    blocked_attempts_since,
+    connections_per_account,
+    desired_egress,
+    expected_daily_volumes,
+)
 from egress.services import deciding_together, set_desired_state
 
 BLOCK, REVOKE = "block", "revoke"
@@ -109,3 +117,25 @@ def _evidence(events: list[TrafficEvent]) -> str:
         "limit": settings.PORTAL_TRAFFIC_BURST_PER_MINUTE,
         "seen": seen,
     }
+
+
+@transaction.atomic
+def flag_over_declared() -> list[int]:
+    """Warn the accounts that sent far more than declared on the last whole UTC day; their ids.
+
+    Once a day each: the check runs after every collection, the day it looks at changes at midnight.
+    """
+    today = timezone.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = today - timedelta(days=1)
+    sent = connections_per_account(day)
+    expected = expected_daily_volumes(sent)
+    multiple = settings.PORTAL_TRAFFIC_DECLARED_MULTIPLE
+    over = {a for a, n in sent.items() if a in expected and n > multiple * expected[a]}
+    flagged = AbuseEvent.objects.filter(account_id__in=over, kind=EventKind.OVER_DECLARED, at__gte=today)
+    over -= set(flagged.values_list("account_id", flat=True))
+    for account in Account.objects.select_for_update().filter(pk__in=sorted(over)).order_by("pk"):
+        figures = {"sent": sent[account.pk], "declared": expected[account.pk], "day": day.date().isoformat()}
+        message = _("%(sent)d new port-25 connections on %(day)s; the request declared %(declared)d emails a day.")
+        AbuseEvent.objects.create(account=account, kind=EventKind.OVER_DECLARED, message=message % figures)
+        notifications.over_declared(account, **figures)
+    return sorted(over)

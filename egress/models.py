@@ -46,6 +46,12 @@ class AccountEgress(models.Model):
     returns_to = models.CharField(
         _("then returns to"), max_length=10, choices=EgressState.choices, blank=True
     )  # the state before the temporary decision
+    expected_daily_volume = models.PositiveIntegerField(
+        _("expected emails a day"),
+        null=True,
+        blank=True,
+        help_text=_("What the decision that opened port 25 expects the account to send (its request's declaration)."),
+    )
 
     class Meta:
         verbose_name = _("account egress")

@@ -198,3 +198,17 @@ def blocks_since(account: Account, since: datetime) -> list[EgressDecision]:
     """The decisions that closed the account's port 25 from `since` (any source), oldest first."""
     closed = decisions(account).filter(to_state=EgressState.BLOCKED, from_state=EgressState.ALLOWED)
     return list(closed.filter(decided_at__gte=since).order_by("decided_at"))
+
+
+def connections_per_account(day: datetime) -> dict[int, int]:
+    """New tcp/25 connections per account on the UTC day starting at `day`, every address and target."""
+    counts = TrafficCount.objects.filter(size=BucketSize.DAY, start=day, connections__gt=0, account__isnull=False)
+    return dict(counts.values("account").annotate(sent=Sum("connections")).values_list("account", "sent"))
+
+
+def expected_daily_volumes(account_ids: Iterable[int]) -> dict[int, int]:
+    """The emails a day that the opening of each of these allowed accounts expects (where it said)."""
+    allowed = AccountEgress.objects.filter(
+        account_id__in=list(account_ids), desired=EgressState.ALLOWED, expected_daily_volume__isnull=False
+    )
+    return dict(allowed.values_list("account_id", "expected_daily_volume"))

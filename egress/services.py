@@ -41,6 +41,7 @@ def set_desired_state(
     actor: User | None = None,
     superuser_to_reopen: bool = False,
     until: datetime | None = None,
+    expected_daily_volume: int | None = None,
 ) -> AccountEgress:
     """Decide the account's port 25: record it, keep the history, and owe every target the change.
 
@@ -49,6 +50,8 @@ def set_desired_state(
     path the allowing takes (a request's approval, a reinstatement, a staff action).
     A decision `until` a moment is temporary: then the account returns by itself to the state it
     had before (`lift_ended`); any later decision that is not temporary replaces it.
+    An opening may say how many emails a day it expects (`expected_daily_volume`), for the traffic
+    policy to compare with what is counted; it stays until another opening says otherwise.
     """
     if state not in EgressState.values:
         raise ValueError(f"Unknown egress state {state!r}")
@@ -69,6 +72,8 @@ def set_desired_state(
     else:  # a temporary decision on top of another returns to the state before the first
         egress.returns_to = egress.returns_to if egress.until else previous
         egress.until = until
+    if expected_daily_volume is not None:
+        egress.expected_daily_volume = expected_daily_volume
     egress.desired, egress.source, egress.reason, egress.changed_at = state, source, reason, timezone.now()
     egress.save()
     decision = EgressDecision.objects.create(

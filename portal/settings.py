@@ -385,6 +385,9 @@ PORTAL_TRAFFIC_REPEAT_DAYS = env.int("PORTAL_TRAFFIC_REPEAT_DAYS", default=7)
 PORTAL_TRAFFIC_BLOCKS_TO_REVOKE = env.int("PORTAL_TRAFFIC_BLOCKS_TO_REVOKE", default=3)
 # More attempts than this in an hour from an account's blocked servers: the customer is told (once a day).
 PORTAL_TRAFFIC_BLOCKED_TRIES_PER_HOUR = env.int("PORTAL_TRAFFIC_BLOCKED_TRIES_PER_HOUR", default=10)
+# More new connections in a UTC day than this times the request's declared daily volume: the
+# customer is warned and the account flagged for the abuse desk (not blocked).
+PORTAL_TRAFFIC_DECLARED_MULTIPLE = env.float("PORTAL_TRAFFIC_DECLARED_MULTIPLE", default=5.0)
 CELERY_BEAT_SCHEDULE["egress-traffic"] = {
     "task": "egress.tasks.collect_traffic",
     "schedule": PORTAL_TRAFFIC_INTERVAL,

@@ -126,6 +126,7 @@ def approve(
             source=EgressSource.REQUEST,
             reason=_("Request #%(id)d approved.") % {"id": request.pk},
             actor=reviewer,
+            expected_daily_volume=request.daily_volume,
         )
     except ReopenRefused as exc:
         raise ReviewConflict(str(exc)) from exc

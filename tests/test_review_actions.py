@@ -36,7 +36,9 @@ def test_approval_opens_port_25_for_the_account_and_mails_the_customer(client, r
     awaiting_request.refresh_from_db()
     assert awaiting_request.status == Status.APPROVED
     assert awaiting_request.decided_at is not None
-    assert AccountEgress.objects.get(account=awaiting_request.account).desired == EgressState.ALLOWED
+    egress = AccountEgress.objects.get(account=awaiting_request.account)
+    assert egress.desired == EgressState.ALLOWED
+    assert egress.expected_daily_volume == awaiting_request.daily_volume, "for the traffic policy"
     assert "port 25 is being opened" in page_messages(response)
     assert len(mail.outbox) == 1 and "Port 25 is open" in mail.outbox[0].subject
     assert mail.outbox[0].to == ["alice@acme.test"]

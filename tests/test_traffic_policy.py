@@ -12,6 +12,7 @@ import time_machine
 from abuse.models import AbuseEvent, EventKind, Revocation
 from egress.adapters.simulated import simulate_connections
 from egress.models import EgressDecision, EgressSource, EgressState, SimulatedAllowance
+from egress.services import set_desired_state
 from egress.tasks import collect_traffic, sweep
 from tests.conftest import CUSTOMER_IPS
 from tests.egress_support import decide, eager_tasks
@@ -165,3 +166,40 @@ def test_a_blocked_server_trying_port_25_is_told_to_the_customer_once_a_day(traf
     traffic.collect()
     assert len(mailoutbox) == 2
     assert AbuseEvent.objects.filter(account=account, kind=EventKind.TOLD_BLOCKED_TRIES).count() == 2
+
+
+def test_far_more_than_declared_over_a_whole_day_warns_once_and_flags_without_blocking(
+    traffic, clock, account, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    settings.PORTAL_TRAFFIC_DECLARED_MULTIPLE = 5
+    with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
+        set_desired_state(account, "allowed", source="request", reason="ok", expected_daily_volume=100)
+    simulate_connections("edge", CUSTOMER_IPS[0], 300)
+    traffic.collect()
+    clock.shift(timedelta(hours=6))
+    simulate_connections("edge", CUSTOMER_IPS[1], 201)
+    traffic.collect()
+    assert mailoutbox == [], "the day is not over yet"
+
+    clock.shift(timedelta(hours=12))  # the next day
+    traffic.collect()
+    traffic.collect()
+
+    (event,) = AbuseEvent.objects.filter(account=account, kind=EventKind.OVER_DECLARED)
+    assert event.message == "501 new port-25 connections on 2026-03-02; the request declared 100 emails a day."
+    (mail,) = mailoutbox
+    assert "opened 501 new connections" in mail.body and "declared 100 emails a day" in mail.body
+    account.egress.refresh_from_db()
+    assert account.egress.desired == EgressState.ALLOWED, "a warning, not a block"
+
+
+def test_five_times_the_declaration_is_still_within_it(traffic, clock, account, mailoutbox, decide, settings):
+    settings.PORTAL_TRAFFIC_DECLARED_MULTIPLE = 5
+    decide(account, EgressState.ALLOWED)
+    account.egress.expected_daily_volume = 100
+    account.egress.save()
+    simulate_connections("edge", CUSTOMER_IPS[0], 500)
+    traffic.collect()
+    clock.shift(timedelta(days=1))
+    traffic.collect()
+    assert not AbuseEvent.objects.filter(kind=EventKind.OVER_DECLARED).exists()
