@@ -2,7 +2,7 @@
 
 The body is read as bytes first, so that whatever is rejected (not JSON, too large, invalid)
 is kept raw with its reason; every answer says, per report, what became of it. An accepted report
-is stored and answered at once; the worker matches it to an account and weighs it (abuse.take_in).
+is stored and answered at once; the worker matches it to an account and weighs it (abuse.backlog).
 Answers never say which account an address belongs to: reporters are outsiders.
 """
 

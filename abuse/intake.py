@@ -80,7 +80,7 @@ def accept(
 
 
 def receive(report: ReportInput, *, raw: bytes, channel: str, reporter: Reporter | None) -> Result:
-    """Store the report for the worker to match and weigh (abuse.take_in), and answer at once.
+    """Store the report for the worker to match and weigh (abuse.backlog), and answer at once.
 
     A reporter's burst then costs the web process one insert per report; the worker takes the
     burst in together, a few milliseconds later, and weighs each account once.

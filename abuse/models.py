@@ -93,7 +93,7 @@ class ReporterToken(HashedToken):
 
 class AbuseReportQuerySet(models.QuerySet):
     def waiting(self) -> "AbuseReportQuerySet":
-        """Taken in by the API, not yet matched and weighed by the worker (abuse.take_in)."""
+        """Taken in by the API, not yet matched and weighed by the worker (abuse.backlog)."""
         return self.filter(matched_at__isnull=True)
 
     def unmatched(self) -> "AbuseReportQuerySet":

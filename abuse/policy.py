@@ -1,6 +1,6 @@
 """The revocation policy: weigh an account's recent reports and decide to warn or revoke.
 
-Runs on the worker once the API's reports are matched (abuse.take_in), right after the desk's own
+Runs on the worker once the API's reports are matched (abuse.backlog), right after the desk's own
 reports commit (abuse.intake), and from the periodic sweep. Evaluations of one account are
 serialised by its row lock: a burst of reports yields one decision.
 """

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from abuse import policy, take_in, traffic_policy
+from abuse import backlog, policy, traffic_policy
 from abuse.selectors import recently_reported_accounts
 
 logger = logging.getLogger(__name__)
@@ -44,25 +44,25 @@ def take_in_reports() -> int:
     Warnings follow a moment later, a few at a time: take-ins and firewall changes go first.
     """
     cache.delete(TAKE_IN_QUEUED)  # before reading: a report committed from now on queues the next take-in
-    matched, to_warn = take_in.take_in_waiting()
+    matched, to_warn = backlog.match_and_weigh()
     if to_warn:
-        warn_accounts.apply_async((to_warn,), countdown=take_in.WARNINGS_PAUSE)
+        warn_accounts.apply_async((to_warn,), countdown=backlog.WARNINGS_PAUSE)
     return matched
 
 
 @shared_task
 def warn_accounts(account_ids: list[int]) -> int:
     """Warn (or flag) a few of these accounts if the policy says so; the others a moment later."""
-    later = take_in.warn_some(account_ids)
+    later = backlog.warn_some(account_ids)
     if later:
-        warn_accounts.apply_async((later,), countdown=take_in.WARNINGS_PAUSE)
+        warn_accounts.apply_async((later,), countdown=backlog.WARNINGS_PAUSE)
     return len(account_ids) - len(later)
 
 
 @shared_task
 def sweep() -> int:
     """Take in reports whose task was lost (broker down) and weigh again the accounts reported lately."""
-    take_in.take_in_waiting()  # the accounts it leaves to warn were reported lately: weighed below
+    backlog.match_and_weigh()  # the accounts it leaves to warn were reported lately: weighed below
     since = timezone.now() - timedelta(seconds=5 * settings.PORTAL_ABUSE_SWEEP_SECONDS)
     accounts = recently_reported_accounts(since)
     policy.evaluate_many(accounts)

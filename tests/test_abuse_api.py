@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from abuse.backlog import match_and_weigh
 from abuse.models import AbuseReport, RejectedReport, ReporterToken
-from abuse.take_in import take_in_waiting
 from accounts.models import CustomerToken
 from tests.abuse_samples import backdate_addresses, fbl_report, report_json, reporter_with_token, sample
 from tests.conftest import CUSTOMER_IPS
@@ -90,7 +90,7 @@ def test_a_report_is_accepted_kept_as_sent_and_matched_by_the_worker(api, report
     assert ReporterToken.objects.get().last_used_at is not None
     assert list(AbuseReport.objects.waiting()) == [report]
 
-    assert take_in_waiting() == (1, [account.pk]), "matched, and the account may be due a warning"
+    assert match_and_weigh() == (1, [account.pk]), "matched, and the account may be due a warning"
 
     report.refresh_from_db()
     assert report.account == account and report.matched_at is not None
@@ -99,7 +99,7 @@ def test_a_report_is_accepted_kept_as_sent_and_matched_by_the_worker(api, report
 
 def test_an_ipv6_report_is_matched_whatever_its_spelling(api, account):
     response = post_json(api, REPORTS, report_json(ip="2001:0DB8:0:0::0007"))
-    take_in_waiting()
+    match_and_weigh()
 
     assert (response.status_code, response.json()["source_ip"]) == (202, CUSTOMER_IPS[1])
     assert AbuseReport.objects.get().account == account
@@ -107,7 +107,7 @@ def test_an_ipv6_report_is_matched_whatever_its_spelling(api, account):
 
 def test_an_address_nobody_holds_is_kept_and_listed_as_unmatched(api, db):
     response = post_json(api, REPORTS, report_json(ip="203.0.113.99"))
-    take_in_waiting()
+    match_and_weigh()
 
     assert response.status_code == 202
     assert list(AbuseReport.objects.unmatched()) == [AbuseReport.objects.get(account=None)]
@@ -208,7 +208,7 @@ def test_a_batch_answers_each_report_in_order(api, account):
     assert answer["counts"] == {"accepted": 3, "duplicate": 1, "unmatched": 0, "rejected": 2}
     assert "category" in answer["results"][4]["errors"]
     assert AbuseReport.objects.count() == 3 and RejectedReport.objects.count() == 2
-    assert take_in_waiting() == (3, [account.pk])
+    assert match_and_weigh() == (3, [account.pk])
     assert AbuseReport.objects.filter(account=account).count() == 2 and AbuseReport.objects.unmatched().count() == 1
 
 
@@ -260,7 +260,7 @@ def test_a_raw_arf_message_is_accepted_as_sent(api, account):
     report = AbuseReport.objects.get()
     assert bytes(report.raw) == raw and report.reference == "<fbl-7@isp.example>"
     assert api.post(ARF, raw, content_type="message/rfc822").json()["status"] == "duplicate"
-    take_in_waiting()
+    match_and_weigh()
     assert AbuseReport.objects.get().account == account
 
 

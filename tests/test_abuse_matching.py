@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from abuse import intake
+from abuse.backlog import match_and_weigh
 from abuse.models import AbuseReport, Channel
 from abuse.reports import ReportInput
-from abuse.take_in import take_in_waiting
 from accounts.models import Account, ServerAddress
 from accounts.services import delete_server, record_server
 from tests.conftest import make_customer
@@ -87,7 +87,7 @@ def test_the_worker_matches_a_batch_by_the_same_rule(moved):
         report = ReportInput(category="spam", source_ip=IP, occurred_at=timezone.now() - timedelta(days=days_ago))
         intake.receive(report, raw=b"{}", channel=Channel.JSON, reporter=None)
 
-    assert take_in_waiting()[0] == 3
+    assert match_and_weigh()[0] == 3
 
     matched = AbuseReport.objects.order_by("occurred_at").values_list("account", flat=True)
     assert list(matched) == [None, acme.pk, globex.pk]

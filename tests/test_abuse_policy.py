@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from abuse import intake, policy, take_in, tasks
+from abuse import backlog, intake, policy, tasks
 from abuse.models import AbuseEvent, AbuseReport, EventKind, PolicyDecision, PolicyOutcome, Revocation
 from abuse.reports import ReportInput
 from abuse.revocations import reinstate
@@ -188,7 +188,7 @@ def test_the_sweep_decides_for_reports_matched_by_a_worker_that_died_before_deci
     """The take-in commits the match, then decides: a worker killed in between leaves matched reports undecided."""
     report = ReportInput(category="spamtrap", source_ip=CUSTOMER_IPS[0], occurred_at=timezone.now())
     intake.receive(report, raw=b"{}", channel="json", reporter=None)
-    take_in._match_batch()  # what the dead worker got done
+    backlog._match_batch()  # what the dead worker got done
     assert not AbuseReport.objects.waiting().exists() and firewall() == set(CUSTOMER_IPS)
 
     run_after_commit(tasks.sweep.delay)

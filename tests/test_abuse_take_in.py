@@ -10,7 +10,7 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from abuse import intake, notifications, take_in, tasks
+from abuse import backlog, intake, notifications, tasks
 from abuse.models import AbuseReport, PolicyDecision, PolicyOutcome, Revocation
 from abuse.reports import ReportInput
 from accounts.models import Account, ServerAddress
@@ -58,11 +58,11 @@ def test_a_take_in_revokes_at_once_and_leaves_warnings_for_later(accounts):
     receive(spam_trapped, "spamtrap")
     receive(complained_about, "spam")
 
-    assert take_in.take_in_waiting() == (2, [complained_about.pk])
+    assert backlog.match_and_weigh() == (2, [complained_about.pk])
 
     assert Revocation.objects.filter(account=spam_trapped).open().exists()
     assert decisions(complained_about) == []
-    assert take_in.warn_some([complained_about.pk]) == []
+    assert backlog.warn_some([complained_about.pk]) == []
     assert decisions(complained_about) == [PolicyOutcome.WARN]
 
 
@@ -71,7 +71,7 @@ def test_revocations_decided_together_queue_one_firewall_apply(accounts, django_
     receive(accounts[1], "malware")
 
     with django_capture_on_commit_callbacks() as callbacks:
-        take_in.take_in_waiting()
+        backlog.match_and_weigh()
 
     assert Revocation.objects.open().count() == 2
     applies = [callback for callback in callbacks if getattr(callback, "__name__", "") == "dispatch_after_commit"]
@@ -82,18 +82,18 @@ def test_a_burst_about_one_account_makes_one_decision(accounts):
     for number in range(3):
         receive(accounts[0], "spam", number)
 
-    assert take_in.take_in_waiting() == (3, [])
+    assert backlog.match_and_weigh() == (3, [])
     assert decisions(accounts[0]) == [PolicyOutcome.REVOKE]
     assert Revocation.objects.get().decision.reports.count() == 3
 
 
 def test_warnings_are_decided_a_few_at_a_time(accounts, monkeypatch):
-    monkeypatch.setattr(take_in, "WARNINGS_AT_ONCE", 2)
+    monkeypatch.setattr(backlog, "WARNINGS_AT_ONCE", 2)
     for account in accounts:
         receive(account)
-    _matched, to_warn = take_in.take_in_waiting()
+    _matched, to_warn = backlog.match_and_weigh()
 
-    assert take_in.warn_some(to_warn) == [accounts[2].pk]
+    assert backlog.warn_some(to_warn) == [accounts[2].pk]
     assert [decisions(account) for account in accounts] == [[PolicyOutcome.WARN], [PolicyOutcome.WARN], []]
 
 
@@ -104,11 +104,11 @@ def test_accounts_decided_together_share_their_queries(
         receive(account)
 
     receive(accounts[2], number=2)  # the third account's second complaint
-    _matched, to_warn = take_in.take_in_waiting()
+    _matched, to_warn = backlog.match_and_weigh()
 
     # Savepoint and release, lock, revocations, reports, earlier warnings, three inserts, the mails' recipients.
     with django_assert_max_num_queries(10), django_capture_on_commit_callbacks(execute=True):
-        assert take_in.warn_some(to_warn) == []
+        assert backlog.warn_some(to_warn) == []
 
     assert [decisions(account) for account in accounts] == [[PolicyOutcome.WARN]] * 3
     assert [decision.reports.count() for decision in PolicyDecision.objects.order_by("account")] == [1, 1, 2]
@@ -122,7 +122,7 @@ def test_accounts_decided_together_share_their_queries(
 def test_an_account_that_cannot_be_decided_costs_the_others_decided_with_it_nothing(accounts, monkeypatch, caplog):
     for account in accounts:
         receive(account)
-    _matched, to_warn = take_in.take_in_waiting()
+    _matched, to_warn = backlog.match_and_weigh()
     mail_to = notifications.warned
 
     def warned(warnings):
@@ -132,14 +132,14 @@ def test_an_account_that_cannot_be_decided_costs_the_others_decided_with_it_noth
 
     monkeypatch.setattr(notifications, "warned", warned)
 
-    take_in.warn_some(to_warn)
+    backlog.warn_some(to_warn)
 
     assert [decisions(account) for account in accounts] == [[PolicyOutcome.WARN], [], [PolicyOutcome.WARN]]
     assert f"Could not weigh account {accounts[1].pk}" in caplog.text
 
 
 def test_the_tasks_warn_every_account_in_the_end(accounts, monkeypatch, django_capture_on_commit_callbacks):
-    monkeypatch.setattr(take_in, "WARNINGS_AT_ONCE", 2)
+    monkeypatch.setattr(backlog, "WARNINGS_AT_ONCE", 2)
     for account in accounts:
         receive(account)
 

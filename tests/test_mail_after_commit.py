@@ -22,7 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.utils import timezone
 
-from abuse import intake, take_in
+from abuse import backlog, intake
 from abuse.models import Category, Channel, Revocation
 from abuse.reports import ReportInput
 from accounts.models import Account
@@ -172,7 +172,7 @@ def test_an_account_name_with_cr_lf_stalls_no_other_account_in_the_same_batch(wo
     with smtp_on(smtp_port, mailbox):
         _spam_trap_report(OTHER_IPS[0], 1)
         _spam_trap_report(CUSTOMER_IPS[0], 2)
-        take_in.take_in_waiting()  # one batch: both accounts decided in one transaction
+        backlog.match_and_weigh()  # one batch: both accounts decided in one transaction
 
         assert Revocation.objects.filter(account__in=[acme, globex]).count() == 2
         seconds = wait_for(lambda: allowed() == set(), 30, worker)

@@ -1,4 +1,5 @@
-"""The worker's half of the intake: match the reports the API received, then weigh their accounts.
+"""The backlog: reports the API stored and the worker has yet to match and weigh (abuse.intake
+stores them; this is the worker's half).
 
 The API stores each report and answers (abuse.intake.receive); the first report of a burst queues
 the take-in (abuse.tasks.take_in_soon). The worker takes the burst in together: one UPDATE matches
@@ -20,7 +21,7 @@ WARNINGS_AT_ONCE = 20
 WARNINGS_PAUSE = 0.5
 
 
-def take_in_waiting() -> tuple[int, list[int]]:
+def match_and_weigh() -> tuple[int, list[int]]:
     """Match every waiting report and decide the revocations they call for: (how many were
     matched, the accounts that may be due a warning).
 
