@@ -88,3 +88,27 @@ def test_in_the_task_its_id_request_id_and_target_are_bound_and_cleared_after(mo
 class _Drift:
     def as_dict(self) -> dict:
         return {}
+
+
+@pytest.mark.django_db
+def test_no_token_or_report_body_reaches_the_log_lines_of_refused_calls(client, customer, json_lines):
+    from abuse.models import Reporter, ReporterToken
+    from accounts.models import CustomerToken
+
+    reporter_token = ReporterToken.issue(reporter=Reporter.objects.create(name="Trap network"), name="t")[1]
+    customer_token = CustomerToken.issue(user=customer, name="t")[1]
+    body = {"source_ip": "198.51.100.7", "category": "not-a-category", "evidence": {"text": "BODY-MARKER-5f1e"}}
+    answers = [
+        client.post("/api/v1/abuse/reports/", body, content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Bearer {reporter_token}"),
+        client.post("/api/v1/abuse/reports/", body, content_type="application/json",
+                    HTTP_AUTHORIZATION="Bearer WRONG-TOKEN-MARKER-9c2d"),
+        client.post("/api/v1/requests/", {"company_name": "BODY-MARKER-5f1e"}, content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Token {customer_token}"),
+    ]  # fmt: skip
+    assert [answer.status_code for answer in answers] == [400, 401, 400]
+    lines = json_lines()
+    assert {line["message"].split(":")[0] for line in lines} >= {"Bad Request", "Unauthorized"}, "they are logged"
+    text = json.dumps(lines)
+    for secret in (reporter_token, customer_token, "WRONG-TOKEN-MARKER-9c2d", "BODY-MARKER-5f1e"):
+        assert secret not in text
