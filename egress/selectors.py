@@ -212,3 +212,7 @@ def expected_daily_volumes(account_ids: Iterable[int]) -> dict[int, int]:
         account_id__in=list(account_ids), desired=EgressState.ALLOWED, expected_daily_volume__isnull=False
     )
     return dict(allowed.values_list("account_id", "expected_daily_volume"))
+
+
+def over_rate_events(account: Account, *, since: datetime) -> QuerySet[TrafficEvent]:
+    return TrafficEvent.objects.filter(account=account, observed_at__gte=since).order_by("-observed_at")

@@ -1,22 +1,22 @@
-"""The customer's port-25 traffic chart: connections per day per address, drawn on the server as SVG.
+"""The port-25 traffic chart (customer page, staff admin): connections per day per address as SVG.
 
-No script and no CDN: the SVG is part of the page (the CSP allows it), and a table beside it says the
-same for screen readers and for anyone who prefers numbers.
+Drawn on the server, no script and no CDN: the SVG is part of the page (the CSP allows it), and a
+table beside it says the same for screen readers and for anyone who prefers numbers.
 """
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
-from egress.selectors import blocks_since, daily_connections
-from requests_app.selectors import declared_daily_volume
+from egress.selectors import blocks_since, daily_connections, desired_egress
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 220, 56, 12, 12, 28
+BLOCKED_FILL = mark_safe('fill="#c62828" fill-opacity="0.15"')  # also the legend's swatch
 COLOURS = ("#1f5fa8", "#b35900", "#2e7d32", "#7b3fa0", "#00838f", "#6d4c41")  # distinguishable, AA on white
 
 
@@ -24,7 +24,7 @@ COLOURS = ("#1f5fa8", "#b35900", "#2e7d32", "#7b3fa0", "#00838f", "#6d4c41")  # 
 class TrafficChart:
     days: list[date]
     series: dict[str, list[int]]  # address -> connections on each of `days`
-    declared: int | None  # emails a day the approved request declared
+    declared: int | None  # emails a day the opening of port 25 expects (its request's declaration)
     blocked_days: set[date] = field(default_factory=set)
 
     def rows(self) -> list[tuple[date, list[int], bool]]:
@@ -46,26 +46,20 @@ class TrafficChart:
             return round(TOP + plot_h * (1 - value / (top * 1.1)), 1)
 
         parts = [
-            format_html(
-                '<line x1="{}" y1="{}" x2="{}" y2="{}" class="axis"/>', LEFT, y(0), WIDTH - RIGHT, y(0)
-            ),
-            format_html('<text x="{}" y="{}" class="tick" text-anchor="end">{}</text>', LEFT - 6, y(0) + 4, 0),
-            format_html('<text x="{}" y="{}" class="tick" text-anchor="end">{}</text>', LEFT - 6, y(top) + 4, top),
-            format_html('<text x="{}" y="{}" class="tick">{}</text>', LEFT, HEIGHT - 8, self.days[0].isoformat()),
-            format_html(
-                '<text x="{}" y="{}" class="tick" text-anchor="end">{}</text>',
-                WIDTH - RIGHT,
-                HEIGHT - 8,
-                self.days[-1].isoformat(),
-            ),
+            format_html('<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#555"/>', LEFT, y(0), WIDTH - RIGHT, y(0)),
+            _label(LEFT - 6, y(0) + 4, 0, "end"),
+            _label(LEFT - 6, y(top) + 4, top, "end"),
+            _label(LEFT, HEIGHT - 8, self.days[0].isoformat()),
+            _label(WIDTH - RIGHT, HEIGHT - 8, self.days[-1].isoformat(), "end"),
         ]
         parts += [
             format_html(
-                '<rect x="{}" y="{}" width="{}" height="{}" class="blocked"><title>{}</title></rect>',
+                '<rect x="{}" y="{}" width="{}" height="{}" {}><title>{}</title></rect>',
                 round(x(i) - step / 2, 1),
                 TOP,
                 round(step, 1),
                 plot_h,
+                BLOCKED_FILL,
                 _("Port 25 closed on %(day)s") % {"day": day.isoformat()},
             )
             for i, day in enumerate(self.days)
@@ -74,7 +68,8 @@ class TrafficChart:
         if self.declared:
             parts.append(
                 format_html(
-                    '<line x1="{}" y1="{}" x2="{}" y2="{}" class="declared"><title>{}</title></line>',
+                    '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#333" stroke-width="1.5" stroke-dasharray="6 4">'
+                    "<title>{}</title></line>",
                     LEFT,
                     y(self.declared),
                     WIDTH - RIGHT,
@@ -93,19 +88,29 @@ class TrafficChart:
                 )
             )
         return format_html(
-            '<svg viewBox="0 0 {} {}" class="traffic-chart" role="img" aria-labelledby="traffic-caption">{}</svg>',
+            '<svg viewBox="0 0 {} {}" width="{}" height="{}" class="traffic-chart" role="img" '
+            'aria-labelledby="traffic-caption">{}</svg>',
+            WIDTH,
+            HEIGHT,
             WIDTH,
             HEIGHT,
             mark_safe("".join(parts)),  # noqa: S308 - every part built by format_html above
         )
 
     def legend(self) -> SafeString:
-        return format_html_join(
-            "",
-            '<li><svg class="swatch" viewBox="0 0 10 10" aria-hidden="true"><rect width="10" height="10" fill="{}"/>'
-            "</svg>{}</li>",
-            ((COLOURS[n % len(COLOURS)], address) for n, address in enumerate(self.series)),
-        )
+        swatch = '<li><svg class="swatch" viewBox="0 0 10 10" width="10" height="10" aria-hidden="true">'
+        items = [
+            format_html(swatch + '<rect width="10" height="10" fill="{}"/></svg>{}</li>', COLOURS[n % len(COLOURS)], ip)
+            for n, ip in enumerate(self.series)
+        ]
+        if self.blocked_days:
+            closed = _("port 25 closed")
+            items.append(format_html(swatch + '<rect width="10" height="10" {}/></svg>{}</li>', BLOCKED_FILL, closed))
+        return mark_safe("".join(items))  # noqa: S308 - every item built by format_html
+
+
+def _label(x: float, y: float, text: object, anchor: str = "start") -> SafeString:
+    return format_html('<text x="{}" y="{}" font-size="11" fill="#333" text-anchor="{}">{}</text>', x, y, anchor, text)
 
 
 def traffic_chart(account: Account, days: int) -> TrafficChart:
@@ -119,6 +124,6 @@ def traffic_chart(account: Account, days: int) -> TrafficChart:
     return TrafficChart(
         days=span,
         series=series,
-        declared=declared_daily_volume(account),
+        declared=desired_egress(account).expected_daily_volume,
         blocked_days={decision.decided_at.astimezone(UTC).date() for decision in closed},
     )

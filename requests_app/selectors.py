@@ -45,12 +45,6 @@ def requests_of(account: Account) -> QuerySet[UnblockRequest]:
     return UnblockRequest.objects.filter(account=account)
 
 
-def declared_daily_volume(account: Account) -> int | None:
-    """The emails a day the account's latest approved request declared (None: no approved request)."""
-    approved = requests_of(account).filter(status=Status.APPROVED).order_by("-decided_at", "-id")
-    return approved.values_list("daily_volume", flat=True).first()
-
-
 def port25_status(account: Account) -> Port25Status:
     """What the customer is told first: can this account send on port 25, and if not, why."""
     egress = desired_egress(account)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Account
 from accounts.selectors import acting_account
+from egress.traffic_chart import traffic_chart
 from requests_app.check_flow import RerunNotAllowed, check_progress, rerun_checks
 from requests_app.customer_timeline import customer_timeline
 from requests_app.forms import AnswerForm, UnblockRequestForm
@@ -20,7 +21,6 @@ from requests_app.lifecycle import IllegalTransition
 from requests_app.review import ReviewConflict, answer_question
 from requests_app.selectors import port25_status, requests_of
 from requests_app.services import RequestNotAllowed, ensure_can_file, submit_request, withdraw_request
-from requests_app.traffic_chart import traffic_chart
 from requests_app.use_case_rules import rules_for_browser
 
 

@@ -32,9 +32,9 @@ def eager_tasks() -> Iterator[None]:
 def decide(django_capture_on_commit_callbacks):
     """Decide an account's port 25 and apply it to every target before returning."""
 
-    def _decide(account, state, source=EgressSource.REQUEST):
+    def _decide(account, state, source=EgressSource.REQUEST, **options):
         with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
-            set_desired_state(account, state, source=source, reason="test")
+            set_desired_state(account, state, source=source, reason="test", **options)
 
     return _decide
 

@@ -12,9 +12,7 @@ from egress.adapters.simulated import simulate_connections
 from egress.models import EgressState
 from egress.targets import adapter_for
 from egress.traffic import collect
-from requests_app.models import Status
-from requests_app.services import submit_request
-from tests.conftest import CUSTOMER_IPS, answers
+from tests.conftest import CUSTOMER_IPS
 from tests.egress_support import decide
 
 __all__ = ["decide"]  # a fixture
@@ -26,10 +24,8 @@ NOON = datetime(2026, 3, 2, 12, 0, 30, tzinfo=UTC)
 def counted(settings, customer, account, decide):
     settings.PORTAL_EGRESS_TARGETS = {"edge": {"backend": "simulated"}}
     settings.PORTAL_TRAFFIC_OVER_RATE_HOLD = 600
-    unblock = submit_request(account, customer, answers(daily_volume=200))
-    type(unblock).objects.filter(pk=unblock.pk).update(status=Status.APPROVED, decided_at=NOON)
     with time_machine.travel(NOON - timedelta(hours=2), tick=False) as clock:
-        decide(account, EgressState.ALLOWED)
+        decide(account, EgressState.ALLOWED, expected_daily_volume=200)
         simulate_connections("edge", CUSTOMER_IPS[0], 120)
         collect()
         clock.shift(timedelta(hours=1))

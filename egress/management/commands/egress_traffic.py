@@ -1,7 +1,4 @@
-"""`manage.py egress_traffic ACCOUNT`: what the enforcement points counted, beside what was declared.
-
-It lives here, not in egress, because the declared volume belongs to the account's request.
-"""
+"""`manage.py egress_traffic ACCOUNT`: what the enforcement points counted, beside what was declared."""
 
 import json
 
@@ -10,8 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from egress.management.commands.egress_status import find_account
-from egress.selectors import traffic_report
-from requests_app.selectors import declared_daily_volume
+from egress.selectors import desired_egress, traffic_report
 
 
 class Command(BaseCommand):
@@ -30,7 +26,7 @@ class Command(BaseCommand):
             raise CommandError(_("--hours must be at least 1."))
         account = find_account(options["account"])
         report = traffic_report(account, hours=options["hours"])
-        report["declared_daily_volume"] = declared_daily_volume(account)
+        report["declared_daily_volume"] = desired_egress(account).expected_daily_volume
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2))
             return
@@ -43,7 +39,7 @@ class Command(BaseCommand):
         write(
             _("Declared: %(n)s emails a day") % {"n": declared}
             if declared is not None
-            else _("Declared: no approved request")
+            else _("Declared: nothing (no approved request said)")
         )
         for day in report["per_day"]:
             write(_("  %(day)s: %(connections)d connections, %(blocked)d blocked attempts") % day)
