@@ -158,35 +158,30 @@ def test_addresses_of_nobody_are_counted_without_an_account(firewall, clock, db)
     assert list(TrafficCount.objects.values_list("account", flat=True).distinct()) == [None]
 
 
-def test_the_account_series_sums_its_addresses_over_every_target(settings, clock, account, decide):
+@pytest.fixture
+def api_and_table(settings, account, decide):
+    """A provider API beside a simulated target, the account allowed on both."""
     api = FakeNetworkAPI().start()
-    try:
-        settings.PORTAL_EGRESS_TARGETS = {
-            "edge": {"backend": "simulated"},
-            "api": {"backend": "http", "url": api.url, "token": API_TOKEN, "timeout": 5},
-        }
-        decide(account, EgressState.ALLOWED)
-        simulate_connections("edge", CUSTOMER_IPS[0], 3)
-        api.count(CUSTOMER_IPS[0], 4)
-        collect()
-    finally:
-        api.stop()
+    settings.PORTAL_EGRESS_TARGETS = {
+        "edge": {"backend": "simulated"},
+        "api": {"backend": "http", "url": api.url, "token": API_TOKEN, "timeout": 5},
+    }
+    decide(account, EgressState.ALLOWED)
+    yield api
+    api.stop()
+
+
+def test_the_account_series_sums_its_addresses_over_every_target(api_and_table, clock, account):
+    simulate_connections("edge", CUSTOMER_IPS[0], 3)
+    api_and_table.count(CUSTOMER_IPS[0], 4)
+    collect()
     (row,) = traffic_of(account, since=DAY, size=BucketSize.DAY)
     assert (row["ip"], row["connections"], row["blocked"]) == (CUSTOMER_IPS[0], 7, 0)
 
 
-def test_a_target_that_cannot_be_read_does_not_hold_up_the_others(settings, clock, account, decide):
-    api = FakeNetworkAPI().start()
-    try:
-        settings.PORTAL_EGRESS_TARGETS = {
-            "edge": {"backend": "simulated"},
-            "api": {"backend": "http", "url": api.url, "token": API_TOKEN, "timeout": 5},
-        }
-        decide(account, EgressState.ALLOWED)
-        simulate_connections("edge", CUSTOMER_IPS[0], 3)
-        api.fail(503)
-        collected = collect()
-    finally:
-        api.stop()
+def test_a_target_that_cannot_be_read_does_not_hold_up_the_others(api_and_table, clock, account):
+    simulate_connections("edge", CUSTOMER_IPS[0], 3)
+    api_and_table.fail(503)
+    collected = collect()
     assert "503" in collected.errors["api"]
     assert collected.addresses == {"edge": 1}
