@@ -55,6 +55,7 @@ def accept(
     channel: str,
     reporter: Reporter | None = None,
     filed_by: User | None = None,
+    raw_kept_by: int | None = None,
 ) -> Result:
     """Store the report matched to its account now, and weigh the account after commit.
 
@@ -66,7 +67,14 @@ def accept(
     account = address.server.account if address else None
     with transaction.atomic():
         report_id = _insert(
-            report, raw=raw, channel=channel, reporter=reporter, filed_by=filed_by, address=address, matched=True
+            report,
+            raw=raw,
+            channel=channel,
+            reporter=reporter,
+            filed_by=filed_by,
+            address=address,
+            matched=True,
+            raw_kept_by=raw_kept_by,
         )
         if report_id is None:
             return _counted_again(report, reporter)
@@ -79,14 +87,18 @@ def accept(
     return Result(ACCEPTED, report.source_ip, str(account.reference), account.pk, report_id=report_id)
 
 
-def receive(report: ReportInput, *, raw: bytes, channel: str, reporter: Reporter | None) -> Result:
+def receive(
+    report: ReportInput, *, raw: bytes, channel: str, reporter: Reporter | None, raw_kept_by: int | None = None
+) -> Result:
     """Store the report for the worker to match and weigh (abuse.backlog), and answer at once.
 
     A reporter's burst then costs the web process one insert per report; the worker takes the
     burst in together, a few milliseconds later, and weighs each account once.
     """
     report, matchable = _matchable(report)
-    report_id = _insert(report, raw=raw, channel=channel, reporter=reporter, matched=not matchable)
+    report_id = _insert(
+        report, raw=raw, channel=channel, reporter=reporter, matched=not matchable, raw_kept_by=raw_kept_by
+    )
     if report_id is None:
         return _counted_again(report, reporter)
     if not matchable:
@@ -115,6 +127,7 @@ def _insert(
     filed_by: User | None = None,
     address: ServerAddress | None = None,
     matched: bool = False,
+    raw_kept_by: int | None = None,
 ) -> int | None:
     """The stored report's id, or None for an incident received before.
 
@@ -140,7 +153,8 @@ def _insert(
                 original_mail_from=report.original_mail_from,
                 original_headers=report.original_headers,
                 evidence=report.evidence,
-                raw=raw,
+                raw=b"" if raw_kept_by else raw,  # the message is kept once, by the report named
+                raw_kept_by_id=raw_kept_by,
                 account_id=address.server.account_id if address else None,
                 address=address,
                 matched_at=timezone.now() if matched else None,
@@ -192,7 +206,13 @@ def ingest(raw: bytes, *, reporter: Reporter | None, channel: str = Channel.MAIL
         reason = _("The message could not be read (%(error)s).") % {"error": type(exc).__name__}
         return [reject(raw, reason, channel=channel, reporter=reporter)]
     store = receive if defer else accept
-    return [store(report, raw=raw, channel=channel, reporter=reporter) for report in parsed.reports]
+    results, keeper = [], None  # the message's first new report keeps its raw bytes; the others name it
+    for report in parsed.reports:
+        result = store(report, raw=raw, channel=channel, reporter=reporter, raw_kept_by=keeper)
+        if keeper is None and result.status != DUPLICATE:
+            keeper = result.report_id
+        results.append(result)
+    return results
 
 
 def _reference(account) -> str | None:

@@ -151,6 +151,16 @@ class AbuseReport(models.Model):
     )
     deliveries = models.PositiveIntegerField(_("times delivered"), default=1)
     redacted = models.JSONField(_("hidden from the customer"), default=list, blank=True)
+    raw_kept_by = models.ForeignKey(
+        "self",
+        verbose_name=_("raw message kept by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("A message with several reports (a digest, many sources) is kept once, by its first report."),
+    )
 
     objects = AbuseReportQuerySet.as_manager()
 
@@ -171,6 +181,10 @@ class AbuseReport(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_category_display()} {self.source_ip}"
+
+    def raw_message(self) -> bytes:
+        """The message the report came in, as received (kept once for all its reports)."""
+        return bytes((self.raw_kept_by or self).raw)
 
 
 class RejectedReport(models.Model):

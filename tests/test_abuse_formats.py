@@ -71,10 +71,12 @@ def test_each_sample_is_read_by_its_parser(held, name):
         report = AbuseReport.objects.get(pk=result.report_id)
         found.append((result.status, report.source_ip, report.category, report.source_rule, report.source_certainty))
         assert report.format == expected_format
-        assert bytes(report.raw) == sample(name), "the raw message is kept as received"
+        assert report.raw_message() == sample(name), "the raw message is kept as received"
         if len(results) > 1:
             assert report.evidence["report_in_message"][1] == len(results)
     assert found == expected
+    kept = [bytes(report.raw) for report in AbuseReport.objects.filter(pk__in=[r.report_id for r in results])]
+    assert kept.count(sample(name)) == 1, "one message, kept once, whatever the number of its reports"
 
 
 def test_the_outside_hop_rule_skips_the_reporters_own_relays_with_public_addresses(db):
@@ -223,3 +225,12 @@ def test_no_sample_shows_the_customer_who_complained(held, name):
     for result in intake.ingest(sample(name), reporter=None):
         shown = json.dumps(redaction.customer_view(AbuseReport.objects.get(pk=result.report_id)), default=str)
         assert not [address for address in RECIPIENTS if address in shown]
+
+
+def test_the_admin_shows_each_report_of_a_digest_its_one_raw_message(held, admin_client):
+    first, second = intake.ingest(sample("spamcop-digest.eml"), reporter=None)
+
+    page = admin_client.get(f"/admin/abuse/abusereport/{second.report_id}/change/").content.decode()
+
+    assert f"Kept with report #{first.report_id}" in page
+    assert "summary_7012399001@msgid.spamcop.net" in page

@@ -140,6 +140,9 @@ class AbuseReportAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("raw report, as received"))
     def raw_report(self, obj: AbuseReport) -> str:
+        if obj.raw_kept_by_id:
+            kept = _("Kept with report #%(id)d of the same message:") % {"id": obj.raw_kept_by_id}
+            return format_html("<p>{}</p><pre>{}</pre>", kept, _raw_text(obj.raw_message()))
         return format_html("<pre>{}</pre>", _raw_text(obj.raw))
 
     def save_model(self, request: HttpRequest, obj: AbuseReport, form, change: bool) -> None:
