@@ -54,6 +54,17 @@ def test_addresses_read_back_are_compared_in_the_form_the_portal_stores(api):
         adapter(api).allowed()
 
 
+def test_traffic_counters_are_read_in_the_portals_form_and_malformed_ones_refused(api):
+    api.connections, api.blocked, api.over_rate = {"2001:DB8::7": 12}, {"198.51.100.9": 4}, {"2001:DB8::7"}
+    counters = adapter(api).counters()
+    assert (counters.connections, counters.blocked) == ({"2001:db8::7": 12}, {"198.51.100.9": 4})
+    assert counters.over_rate == {"2001:db8::7"}
+    for connections in ({"198.51.100.7": -1}, {"not-an-address": 1}, {"198.51.100.7": "many"}, ["198.51.100.7"]):
+        api.connections = connections
+        with pytest.raises(EgressError, match="malformed"):
+            adapter(api).counters()
+
+
 def test_a_5xx_is_one_attempt_reported_as_worth_retrying(api):
     api.fail(503, times=2)
     with pytest.raises(EgressError) as raised:
