@@ -10,7 +10,7 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from abuse import backlog, intake, notifications, tasks
+from abuse import backlog, intake, notifications, policy, tasks
 from abuse.models import AbuseReport, PolicyDecision, PolicyOutcome, Revocation
 from abuse.reports import ReportInput
 from accounts.models import Account, ServerAddress
@@ -132,10 +132,24 @@ def test_an_account_that_cannot_be_decided_costs_the_others_decided_with_it_noth
 
     monkeypatch.setattr(notifications, "warned", warned)
 
-    backlog.warn_some(to_warn)
+    decided = policy.decide_each(to_warn)
 
     assert [decisions(account) for account in accounts] == [[PolicyOutcome.WARN], [], [PolicyOutcome.WARN]]
+    assert [decision.account_id for decision in decided] == [accounts[0].pk, accounts[2].pk]
+    assert f"Could not weigh accounts {to_warn} together; weighing each alone" in caplog.text
     assert f"Could not weigh account {accounts[1].pk}" in caplog.text
+
+
+def test_accounts_are_decided_a_group_at_a_time_and_every_decision_is_returned(accounts, monkeypatch):
+    monkeypatch.setattr(policy, "DECIDED_TOGETHER", 2)
+    for account in accounts:
+        receive(account)
+    _matched, to_warn = backlog.match_and_weigh()
+
+    decided = policy.decide_each(to_warn)
+
+    assert sorted(decision.account_id for decision in decided) == sorted(account.pk for account in accounts)
+    assert [decisions(account) for account in accounts] == [[PolicyOutcome.WARN]] * 3
 
 
 def test_the_tasks_warn_every_account_in_the_end(accounts, monkeypatch, django_capture_on_commit_callbacks):
