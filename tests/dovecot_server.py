@@ -71,9 +71,11 @@ class Dovecot:
         self.process: subprocess.Popen | None = None
         self.ca_file = directory / "cert.pem"
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"]
-            + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(directory / "key.pem")]
-            + ["-out", str(self.ca_file)],
+            [
+                *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"),
+                *("-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(directory / "key.pem")),
+                *("-out", str(self.ca_file)),
+            ],
             check=True,
             capture_output=True,
         )
