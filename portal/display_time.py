@@ -5,18 +5,17 @@ Not `str(datetime)` (microseconds, UTC) nor `str(timedelta)` (`0:03:25.818893`).
 
 from datetime import datetime, timedelta
 
-from django.utils import timezone
-from django.utils.dateformat import format as date_format
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 NOTHING = "\u2013"  # an en dash: no value
 
 
 def moment(value: datetime | None) -> str:
-    """`3 Dec 2026, 14:05 CET`: in the zone the viewer's browser reported (portal.viewer_timezone)."""
+    """`3 Dec 2026, 14:05 CET` (portal/formats): in the zone the viewer's browser reported (portal.viewer_timezone)."""
     if value is None:
         return NOTHING
-    return date_format(timezone.localtime(value), "j M Y, H:i T")
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
 
 
 def duration(value: timedelta | None) -> str:

@@ -6,7 +6,7 @@ from requests_app.models import Status
 from requests_app.review import ask_for_information
 from requests_app.services import submit_request
 from tests.conftest import answers
-from tests.review_fixtures import awaiting
+from tests.review_fixtures import awaiting, finished_run
 
 
 def test_the_headline_says_when_the_customer_must_answer(customer_client, account, customer, reviewer):
@@ -54,3 +54,12 @@ def test_mail_links_follow_the_base_url(
     with django_capture_on_commit_callbacks(execute=True):
         ask_for_information(request.pk, reviewer, expected_status=Status.AWAITING_REVIEW, question="Which host?")
     assert f"http://127.0.0.1:8123/requests/{request.pk}/" in mailoutbox[-1].body
+
+
+def test_check_details_are_words_not_json(customer_client, account, customer):
+    request = awaiting(account, customer)
+    run = finished_run(request, ["warn"], ["account_signals"])
+    run.results.update(evidence={"identity_verified": False, "mx_hosts": ["a.example", "b.example"]})
+    page = customer_client.get(reverse("request_detail", args=[request.pk])).content.decode()
+    assert "Identity verified: no" in page and "Mx hosts: a.example, b.example" in page
+    assert "&quot;identity_verified&quot;" not in page

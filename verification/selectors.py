@@ -4,6 +4,7 @@ import json
 
 from accounts.models import Account
 from verification.checks import BY_NAME
+from verification.evidence_words import in_words
 from verification.models import CheckRun, ResultStatus
 from verification.outcome import AccountFacts
 
@@ -36,6 +37,7 @@ def run_progress(run: CheckRun | None) -> dict | None:
             "summary": result.summary,
             "evidence": result.evidence,
             "evidence_text": json.dumps(result.evidence, indent=2, ensure_ascii=False) if result.evidence else "",
+            "evidence_words": in_words(result.evidence),
             "duration_ms": result.duration_ms,
         }
         for result in run.results.all()

@@ -25,12 +25,13 @@
       summary.textContent = check.summary;
       li.append(summary);
     }
-    if (check.evidence_text) {
+    if (check.evidence_words) {
       var details = document.createElement("details");
       var title = document.createElement("summary");
       title.textContent = section.getAttribute("data-text-details");
       var pre = document.createElement("pre");
-      pre.textContent = check.evidence_text;
+      pre.className = "evidence";
+      pre.textContent = check.evidence_words;
       details.append(title, pre);
       li.append(details);
     }
