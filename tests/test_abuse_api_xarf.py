@@ -136,3 +136,12 @@ def test_an_unknown_v3_report_type_is_a_400_not_a_crash(api):
 
     assert response.status_code == 400
     assert "Weather" in json.dumps(response.json()["errors"])
+
+
+def test_a_private_source_through_the_api_is_kept_unmatched_and_never_waits_for_matching(api):
+    response = post(api, document(source_identifier="10.20.0.5"))
+
+    assert (response.status_code, response.json()["status"]) == (202, "unmatched")
+    report = AbuseReport.objects.get()
+    assert report.account_id is None and report.matched_at is not None
+    assert not AbuseReport.objects.waiting().exists()
