@@ -1,7 +1,8 @@
 """The traffic collector: every target's cumulative tcp/25 counters -> a compact time series.
 
 Each run reads every target, turns its counters into counts since the last reading (a counter
-below its last value started again from zero: the whole value is new), adds them to the minute,
+below its last value started again from zero, and one seen for the first time began at zero: the
+whole value is new), adds them to the minute,
 hour and day buckets of each address, records sources over the kernel-side rate as events, and
 deletes buckets past their retention. Only addresses that did something are written, so the cost
 of a run follows the traffic, not the number of accounts.
@@ -18,14 +19,8 @@ from django.utils import timezone
 
 from accounts.models import ServerAddress
 from egress.adapters import Counters
-from egress.models import (
-    BucketSize,
-    CounterKind,
-    EgressTarget,
-    TrafficCount,
-    TrafficEvent,
-    TrafficReading,
-)
+from egress.models import BucketSize, CounterKind, TrafficCount, TrafficEvent, TrafficReading
+from egress.outbox import lock_target
 from egress.targets import adapter_for, target_names
 
 logger = logging.getLogger(__name__)
@@ -63,8 +58,7 @@ def collect() -> Collected:
 
 @transaction.atomic
 def _store(target: str, counters: Counters, read_at: datetime) -> tuple[int, list[int]] | None:
-    row, _created = EgressTarget.objects.get_or_create(name=target)
-    row = EgressTarget.objects.select_for_update().get(pk=row.pk)
+    row = lock_target(target)  # the target's lock: one store at a time, in the order of the readings
     if row.traffic_read_at is not None and row.traffic_read_at > read_at:
         return None  # another run read this target later than we did: its counters are newer
     row.traffic_read_at = read_at
