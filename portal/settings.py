@@ -251,10 +251,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "store_processed": False,
         # Every 0.2 s, not kombu's 1 s: an abuse report's revocation waits for two tasks in turn.
         "polling_interval": 0.2,
+        # A message that cannot be read is moved here and logged (portal.file_broker), never fatal.
+        "torn_folder": str(VAR_DIR / "broker-torn"),
     }
     if CELERY_BROKER_URL.startswith("filesystem://")
     else {}
 )
+# kombu's file transport, writing whole messages only and setting aside one it cannot read.
+CELERY_BROKER_TRANSPORT = "portal.file_broker:Transport" if CELERY_BROKER_URL.startswith("filesystem://") else None
 # Firewall changes have a queue of their own, so that no backlog of checks or abuse reports delays
 # them where a worker serves it alone (docker-compose's egress-worker). A worker started without -Q
 # serves both (scripts/run).

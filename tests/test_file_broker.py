@@ -1,0 +1,56 @@
+"""Finding 9 of the security probe: the embedded worker was handed a half-written message by kombu's file
+broker ("Unrecoverable error: JSONDecodeError"), died, and nothing restarted it. portal.file_broker writes
+whole messages only and sets aside one it cannot read; scripts/run starts a worker again when it exits
+(tests/test_embedded_default_recovers.py, on a copy of the project)."""
+
+import logging
+from pathlib import Path
+
+import pytest
+from kombu import Connection
+
+QUEUE = "celery"
+
+
+@pytest.fixture
+def broker(tmp_path) -> tuple[Connection, Path, Path]:
+    folder, torn = tmp_path / "broker", tmp_path / "broker-torn"
+    folder.mkdir()
+    options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "torn_folder": str(torn)}
+    with Connection("filesystem://", transport="portal.file_broker:Transport", transport_options=options) as conn:
+        yield conn, folder, torn
+
+
+def test_a_torn_message_is_set_aside_and_logged_and_the_next_one_is_delivered(broker, caplog):
+    conn, folder, torn = broker
+    (folder / f"1_torn.{QUEUE}.msg").write_bytes(b'{"body": "eyJoZWxsbyI6ICJ3b3JsZCJ9", "headers": {')
+    queue = conn.SimpleQueue(QUEUE)
+    queue.put({"hello": "world"})
+
+    with caplog.at_level(logging.ERROR, logger="portal.file_broker"):
+        message = queue.get(timeout=10)
+
+    assert message.payload == {"hello": "world"}
+    message.ack()
+    assert (torn / f"1_torn.{QUEUE}.msg").read_bytes().startswith(b'{"body"'), "kept as it was, for a person"
+    assert "cannot be read" in caplog.text and "1_torn" in caplog.text
+    assert list(folder.glob("*.msg")) == []
+
+
+def test_a_message_being_written_is_not_read(broker):
+    conn, folder, _torn = broker
+    (folder / f".2_writing.{QUEUE}.msg.part").write_bytes(b'{"body": "ey')
+    queue = conn.SimpleQueue(QUEUE)
+
+    with pytest.raises(queue.Empty):
+        queue.get(timeout=0.5)
+    assert (folder / f".2_writing.{QUEUE}.msg.part").exists()
+
+
+def test_a_message_is_written_whole_under_its_final_name(broker):
+    conn, folder, _torn = broker
+    conn.SimpleQueue(QUEUE).put({"n": 1})
+
+    [written] = folder.iterdir()
+    assert written.name.endswith(f".{QUEUE}.msg") and not written.name.startswith(".")
+    assert b'"body"' in written.read_bytes()
