@@ -1,9 +1,10 @@
 """Reads of the account inventory."""
 
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from accounts.models import Account, ServerAddress, User
+from accounts.models import Account, Server, ServerAddress, User
 
 
 def account_of(user: User) -> Account | None:
@@ -26,3 +27,9 @@ def active_addresses(account: Account) -> list[str]:
         .filter(server__account=account, server__deleted_at__isnull=True)
         .values_list("ip", flat=True)
     )
+
+
+def servers_of(account: Account) -> QuerySet[Server]:
+    """The account's servers with their current addresses, as the platform reported them."""
+    current = Prefetch("addresses", queryset=ServerAddress.objects.active().order_by("ip"), to_attr="current")
+    return Server.objects.active().filter(account=account).prefetch_related(current)

@@ -293,6 +293,8 @@ PORTAL_FOUR_EYES_VOLUME = env.int("PORTAL_FOUR_EYES_VOLUME", default=10_000)
 # provider's control-panel page where the customer completes them.
 PORTAL_REQUIRED_VERIFICATIONS = env.list("PORTAL_REQUIRED_VERIFICATIONS", default=["identity", "payment"])
 PORTAL_VERIFICATION_URL = env.str("PORTAL_VERIFICATION_URL", default="")
+# The provider's control-panel page where customers create servers (linked when an account has none).
+PORTAL_SERVERS_URL = env.str("PORTAL_SERVERS_URL", default="")
 # Staff sign in with a password and a TOTP code (django-otp); the name their authenticator app shows.
 OTP_TOTP_ISSUER = "Port-25 portal"
 

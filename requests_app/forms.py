@@ -57,7 +57,7 @@ class UnblockRequestForm(SingleLineFormMixin, forms.ModelForm):
     )
     mail_server_ip = forms.GenericIPAddressField(
         label=_("Sending IP address"),
-        help_text=_("The public IP of your server that will connect to other mail servers on port 25."),
+        help_text=_("The address of your server that will connect to other mail servers on port 25."),
         error_messages={"invalid": _("Enter an IPv4 or IPv6 address, for example 203.0.113.10.")},
     )
     accept_aup = forms.BooleanField(
@@ -115,6 +115,10 @@ class UnblockRequestForm(SingleLineFormMixin, forms.ModelForm):
         self.fields["company_website"].validators.append(field_validators.validate_public_url)
         self.fields["unsubscribe_url"].validators.append(field_validators.validate_public_url)
         self.addresses = active_addresses(account)
+        # Only the account's own addresses can be picked: the form never offers one the checks refuse.
+        self.fields["mail_server_ip"].widget = forms.Select(
+            choices=[("", _("Pick the address that sends")), *((ip, ip) for ip in self.addresses)]
+        )
 
     def clean_sending_domain(self) -> str:
         return normalise_hostname(self.cleaned_data["sending_domain"])

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Account
-from accounts.selectors import acting_account
+from accounts.selectors import acting_account, servers_of
 from egress.traffic_chart import traffic_chart
 from requests_app.check_flow import RerunNotAllowed, check_progress, rerun_checks
 from requests_app.customer_timeline import customer_timeline
@@ -41,11 +41,14 @@ def acceptable_use(request: HttpRequest) -> HttpResponse:
 
 @customer_view
 def port25(request: HttpRequest, account: Account) -> HttpResponse:
-    return render(
-        request,
-        "requests_app/port25.html",
-        {"account": account, "status": port25_status(account), "requests": requests_of(account)[:10]},
-    )
+    context = {
+        "account": account,
+        "status": port25_status(account),
+        "requests": requests_of(account)[:10],
+        "servers": servers_of(account),
+        "servers_url": settings.PORTAL_SERVERS_URL,
+    }
+    return render(request, "requests_app/port25.html", context)
 
 
 @customer_view
@@ -76,7 +79,12 @@ def request_new(request: HttpRequest, account: Account) -> HttpResponse:
     return render(
         request,
         "requests_app/request_form.html",
-        {"form": form, "account": account, "use_case_rules": rules_for_browser()},
+        {
+            "form": form,
+            "account": account,
+            "use_case_rules": rules_for_browser(),
+            "servers_url": settings.PORTAL_SERVERS_URL,
+        },
     )
 
 

@@ -2,10 +2,11 @@
 
 from django.urls import reverse
 
+from accounts.services import record_server, register_customer
 from requests_app.models import Status
 from requests_app.review import ask_for_information
 from requests_app.services import submit_request
-from tests.conftest import answers
+from tests.conftest import PASSWORD, answers
 from tests.review_fixtures import awaiting, finished_run
 
 
@@ -63,3 +64,18 @@ def test_check_details_are_words_not_json(customer_client, account, customer):
     page = customer_client.get(reverse("request_detail", args=[request.pk])).content.decode()
     assert "Identity verified: no" in page and "Mx hosts: a.example, b.example" in page
     assert "&quot;identity_verified&quot;" not in page
+
+
+def test_an_account_without_servers_is_told_how_servers_get_listed(client, db, settings):
+    settings.PORTAL_SERVERS_URL = "https://panel.provider.example/servers"
+    user = register_customer("new@startup.test", PASSWORD, "Startup")
+    client.force_login(user)
+    form = client.get(reverse("request_new")).content.decode()
+    assert 'data-testid="no-servers"' in form and 'id="request-form"' not in form
+    assert 'href="https://panel.provider.example/servers"' in form
+    assert "has no servers yet" in client.get("/").content.decode()
+
+    record_server(user.membership.account, "vm-1", "mail.startup.example", ["198.51.100.60"])
+    form = client.get(reverse("request_new")).content.decode()
+    assert '<option value="198.51.100.60">' in form and 'data-testid="no-servers"' not in form
+    assert "mail.startup.example" in client.get("/").content.decode()
