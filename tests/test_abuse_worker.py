@@ -8,7 +8,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -48,29 +49,36 @@ def wait_for(condition: Callable[[], bool], seconds: float, log: Path) -> float:
     return time.monotonic() - start
 
 
+@contextmanager
+def celery_worker(log: Path, env: dict[str, str], *options: str) -> Iterator[Path]:
+    """`celery -A portal worker` (and these options) in a session of its own, its output in `log`."""
+    argv = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO", "--concurrency=2"]
+    argv += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--purge", *options]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_for(lambda: b" ready." in log.read_bytes(), 30, log)
+        yield log
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
 @pytest.fixture
 def worker(transactional_db, tmp_path, settings):
     """`celery -A portal worker` with beat on the test database: it matches the reports this (the web)
     process received, weighs their accounts (3 complaints revoke, fewer warn), applies the firewall,
     and sweeps every second."""
     settings.PORTAL_EGRESS_TARGETS = TARGETS
-    log = tmp_path / "worker.log"
-    env = worker_env()
-    argv = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO", "--concurrency=2"]
-    argv += ["--beat", "--schedule", str(tmp_path / "beat-schedule")]
-    argv += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--purge", "--hostname", "abuse@%h"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    wait_for(lambda: b" ready." in log.read_bytes(), 30, log)
-    yield log
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(5)
+    beat = ["--beat", "--schedule", str(tmp_path / "beat-schedule")]
+    with celery_worker(tmp_path / "worker.log", worker_env(), *beat, "--hostname", "abuse@%h") as log:
+        yield log
 
 
 def worker_env() -> dict[str, str]:

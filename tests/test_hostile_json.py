@@ -12,9 +12,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from abuse.models import AbuseReport, Category, Channel, RejectedReport
-from accounts.models import PlatformToken
 from portal import bounded_json
 from tests.abuse_samples import reporter_with_token
+from tests.test_platform_api import platform as platform  # fixture
+from tests.test_platform_api import platform_token as platform_token  # fixture
 
 BOMB = b"[" * 100_000
 
@@ -27,13 +28,6 @@ def _nested(levels: int) -> object:
 
 
 DEEP = json.dumps({"a": 1, "b": _nested(40)}).encode()  # 41 levels: just past the limit
-
-
-@pytest.fixture
-def platform(db) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {PlatformToken.issue(name='cloud')[1]}")
-    return api
 
 
 @pytest.fixture

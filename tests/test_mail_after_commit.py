@@ -8,10 +8,6 @@ sweep. Now mail is a task queued by a robust hook and retried. The egress sweep 
 tests, so a firewall that changes did so through the after-commit dispatch: measured by state, no sleeps.
 """
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -35,9 +31,7 @@ from tests.conftest import CUSTOMER_IPS, OTHER_IPS, make_customer
 from tests.loopback import free_port
 from tests.parts import first_missing, missing, need_postgres, need_redis
 from tests.review_fixtures import awaiting
-from tests.test_abuse_worker import allowed, wait_for, worker_env
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.test_abuse_worker import allowed, celery_worker, wait_for, worker_env
 
 pytestmark = [
     missing(first_missing(need_redis(), need_postgres("a database the worker shares"))),
@@ -84,7 +78,6 @@ def worker(transactional_db, tmp_path, settings, smtp_port):
     """A worker that sends mail to 127.0.0.1:`smtp_port`, retrying after 1 s, 2 s, 4 s…; no egress sweep."""
     settings.PORTAL_EGRESS_TARGETS = {"default": {"backend": "simulated"}}
     settings.PORTAL_ABUSE_TAKE_IN_INTERVAL = 3600.0  # this process takes the reports in, all in one batch
-    log = tmp_path / "worker.log"
     env = {
         **worker_env(),
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
@@ -92,20 +85,8 @@ def worker(transactional_db, tmp_path, settings, smtp_port):
         "PORTAL_EGRESS_SWEEP_SECONDS": "3600",
         "PORTAL_ABUSE_SWEEP_SECONDS": "3600",
     }
-    argv = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO", "--concurrency=2"]
-    argv += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--purge", "--hostname", "mail@%h"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    wait_for(lambda: b" ready." in log.read_bytes(), 60, log)
-    yield log
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(5)
+    with celery_worker(tmp_path / "worker.log", env, "--hostname", "mail@%h") as log:
+        yield log
 
 
 def retried(log: Path) -> bool:

@@ -11,20 +11,11 @@ from abuse.revocations import require_new_request
 from egress.models import AccountEgress, EgressSource, EgressState
 from egress.services import ReopenRefused, set_desired_state
 from tests.review_fixtures import staff_in
+from tests.test_abuse_reinstatement import _settings as _settings  # fixture: simulated firewall, the levels
 from tests.test_abuse_reinstatement import revocation_number
+from tests.test_abuse_reinstatement import superuser as superuser  # fixture
 
 DECIDE = reverse("admin:egress_accountegress_decide")
-
-
-@pytest.fixture(autouse=True)
-def _settings(settings):
-    settings.PORTAL_EGRESS_TARGETS = {"default": {"backend": "simulated"}}
-    settings.PORTAL_ABUSE_REINSTATEMENT = ["abuse_desk", "reviewer", "superuser"]
-
-
-@pytest.fixture
-def superuser(django_user_model):
-    return django_user_model.objects.create_superuser("root@provider.test", "pw-not-used")
 
 
 def _decide_allowed(user, account) -> str:

@@ -5,19 +5,13 @@ not). The docker-compose password is in tests/test_compose_file.py."""
 
 import pytest
 from django.test import Client
-from rest_framework.test import APIClient
 
 from abuse.models import Revocation
-from accounts.models import PlatformToken, Server
+from accounts.models import Server
 from tests.review_fixtures import staff_in
 from tests.test_abuse_reinstatement import revocation_number
-
-
-@pytest.fixture
-def platform(db) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {PlatformToken.issue(name='cloud')[1]}")
-    return api
+from tests.test_platform_api import platform as platform  # fixture
+from tests.test_platform_api import platform_token as platform_token  # fixture
 
 
 def _server(account, addresses: list[str]) -> dict:
