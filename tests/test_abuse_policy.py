@@ -112,7 +112,8 @@ def test_fewer_complaints_warn_once_and_flag_the_account(open_account, run_after
     [warning] = PolicyDecision.objects.all()
     assert warning.outcome == PolicyOutcome.WARN and warning.acknowledged_at is None
     assert len(mail.outbox) == 1 and "Abuse reports" in mail.outbox[0].subject
-    assert AbuseEvent.objects.filter(kind=EventKind.WARNED).count() == 1
+    [event] = AbuseEvent.objects.filter(kind=EventKind.WARNED)
+    assert (event.account_id, event.decision, event.message) == (open_account.pk, warning, warning.rule)
 
 
 def test_the_nth_complaint_in_the_window_revokes_and_the_decision_names_all_of_them(open_account, run_after_commit):
