@@ -24,6 +24,7 @@ from abuse.formats import xarf4
 from abuse.models import Category, Channel, Reporter
 from abuse.reports import ReportInput, Unreadable, check_time, normalise_ip
 from portal import bounded_json
+from portal.single_line import SingleLineSerializerMixin
 
 HTTP_STATUS = {
     intake.ACCEPTED: status.HTTP_202_ACCEPTED,
@@ -33,7 +34,7 @@ HTTP_STATUS = {
 }
 
 
-class ReportSerializer(serializers.Serializer):
+class ReportSerializer(SingleLineSerializerMixin, serializers.Serializer):
     source_ip = serializers.CharField(max_length=64, help_text=gettext_lazy("The sending IPv4 or IPv6 address."))
     category = serializers.ChoiceField(choices=Category.choices)
     time = serializers.DateTimeField(

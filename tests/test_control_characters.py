@@ -6,9 +6,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from abuse.models import RejectedReport
 from accounts.models import Account, PlatformToken, Server, User
 from portal.single_line import as_single_line
 from requests_app.models import UnblockRequest
+from tests.abuse_samples import report_json, reporter_with_token
 from tests.conftest import PASSWORD, answers
 
 MESSAGE = "Write this on one line"
@@ -87,3 +89,14 @@ def _empty_inlines() -> dict:
 
 def test_text_stored_before_the_rule_is_made_one_line_where_it_must_be():
     assert as_single_line("Evil\r\nBcc: victim@example.org\t") == "Evil Bcc: victim@example.org"
+
+
+def test_the_reporter_api_refuses_them_and_keeps_the_report_raw(db):
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {reporter_with_token()[1]}")
+    body = {**report_json(), "reference": "ref-1\r\nX-Injected: yes"}
+
+    response = api.post("/api/v1/abuse/reports/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert MESSAGE in response.content.decode()
+    assert b"X-Injected" in bytes(RejectedReport.objects.get().raw)
