@@ -166,3 +166,15 @@ def test_a_target_that_cannot_be_read_reports_the_error(targets, api, account):
     drift = reconcile("api")
     assert "503" in drift.error
     assert drift.added == set()
+
+
+def test_a_retried_change_goes_again_alone_under_its_key_and_fresh_ones_batch_together(targets, api, account):
+    rows = [EgressChange.objects.create(target="api", account=account, addresses=CUSTOMER_IPS) for _ in range(3)]
+    EgressChange.objects.filter(target="api").update(next_attempt_at=timezone.now())  # all due at one moment
+    EgressChange.objects.filter(pk=rows[0].pk).update(attempts=1)  # failed once before
+
+    assert apply_due("api").applied == 3
+
+    keys = [call.key for call in api.posts()]
+    assert keys[0] == str(rows[0].key), "the retry is recognised by its key"
+    assert len(keys) == 2 and keys[1] not in {str(row.key) for row in rows}, "the two fresh rows, one batch"
