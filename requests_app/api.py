@@ -74,7 +74,7 @@ class UnblockRequestSerializer(SingleLineSerializerMixin, serializers.ModelSeria
         ]
         read_only_fields = ["id", "status", "created_at", "updated_at", "events", "checks"]
         extra_kwargs = {
-            "company_website": {"validators": [field_validators.validate_public_url]},
+            "company_website": {"validators": [field_validators.validate_public_url], "required": False},
             "unsubscribe_url": {"validators": [field_validators.validate_public_url]},
             "email_template": {"validators": [field_validators.validate_template_size]},
         }

@@ -43,6 +43,8 @@ class UnblockRequestForm(SingleLineFormMixin, forms.ModelForm):
     company_website = forms.URLField(
         label=_("Company website"),
         max_length=500,
+        required=False,
+        help_text=_("Reviewers compare it with your sending domain. Not needed for a personal mail server."),
         assume_scheme="https",
         widget=forms.URLInput(attrs={"placeholder": "https://example.com"}),
         error_messages={"invalid": _("Enter a full web address, for example https://example.com.")},
@@ -96,9 +98,12 @@ class UnblockRequestForm(SingleLineFormMixin, forms.ModelForm):
             "sending_domain": forms.TextInput(attrs={"placeholder": "example.com"}),
             "mail_server_hostname": forms.TextInput(attrs={"placeholder": "mail.example.com"}),
         }
+        labels = {"company_name": _("Company name, or your own name")}
         help_texts = {
-            "sending_domain": _("The domain in your From: addresses."),
-            "daily_volume": _("A realistic estimate for a normal day."),
+            "company_name": _("Who the mail comes from. Running a mail server for yourself? Give your name."),
+            "sending_domain": _("The domain in your From: addresses; the checks look up its SPF, DMARC and MX."),
+            "daily_volume": _("A realistic estimate for a normal day; large volumes get a second reviewer."),
+            "mail_server_hostname": _("The checks look at its reverse DNS and make sure it relays for nobody else."),
             "use_case_description": _("Who receives the mail and why."),
             "optin_description": _("For example: double opt-in from the sign-up form on our website."),
             "email_template": _("Paste a typical message, text or HTML."),

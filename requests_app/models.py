@@ -58,8 +58,9 @@ class UnblockRequest(models.Model):
     created_at = models.DateTimeField(_("submitted"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    # A person's own name when the use case is a personal mail server.
     company_name = models.CharField(_("company name"), max_length=200)
-    company_website = models.URLField(_("company website"), max_length=500)
+    company_website = models.URLField(_("company website"), max_length=500, blank=True)
     sending_domain = models.CharField(_("sending domain"), max_length=253)
     daily_volume = models.PositiveIntegerField(_("estimated emails per day"))
     use_case = models.CharField(_("use case"), max_length=20, choices=UseCase.choices)

@@ -349,7 +349,7 @@ def test_acceptable_use_policy_must_be_accepted(api_client, value):
     "field", ["company_name", "company_website", "sending_domain", "daily_volume", "mail_server_ip"]
 )
 def test_required_answer_missing_is_refused(api_client, field):
-    data = answers()
+    data = answers(use_case="forwarding")  # a company's use case: the website is required too
     del data[field]
 
     assert_refused(file_request(api_client, data), field)

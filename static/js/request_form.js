@@ -5,7 +5,7 @@
   var rulesNode = document.getElementById("use-case-rules");
   if (!form || !rulesNode) return;
   var rules = JSON.parse(rulesNode.textContent);
-  var conditional = ["email_template", "unsubscribe_url", "optin_description"];
+  var conditional = rules.conditional;
   var useCase = form.elements["use_case"];
   var volume = form.elements["daily_volume"];
   var software = form.elements["mail_software"];
@@ -14,7 +14,7 @@
     if (useCase.value === "personal" && Number(volume.value || 0) > rules.personal_volume_limit) {
       return rules.personal_above_limit;
     }
-    return rules.by_use_case[useCase.value] || {};
+    return rules.by_use_case[useCase.value] || rules.before_a_use_case;
   }
 
   function show(name, mode) {
