@@ -4,8 +4,8 @@ PostgreSQL, Redis), scraped by a real Prometheus (Debian's) on loopback with the
 One deployment, in steps an operator would live through: customers file requests; a reviewer approves
 two while the provider's firewall API is down (its changes pile up in the outbox, /readyz says the
 target is not reconciled), then the API comes back; an abuse desk's feedback loop sends a burst of
-spam-trap reports about one account. After each step PromQL through Prometheus's HTTP API returns
-what happened. Then: every query of the Grafana dashboard runs, every alert rule evaluates without
+spam-trap reports about one account; the worker stops. After each step PromQL through Prometheus's
+HTTP API returns what happened. Then: every query of the Grafana dashboard runs, every alert rule evaluates without
 error, the JSON log lines carry the request id into the tasks the request queued, and no token or
 report body is in any log.
 """
@@ -49,13 +49,13 @@ class FirewallAPI(FakeNetworkAPI):
 
 
 class Prometheus:
-    """Debian's Prometheus on a loopback port, scraping the portal every second with the shipped rules."""
+    """Debian's Prometheus on a loopback port, scraping the portal every 2 s with the shipped rules."""
 
     def __init__(self, folder: Path, portal_port: int) -> None:
         self.port = free_port()
         config = folder / "prometheus.yml"
         config.write_text(
-            "global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}\n"
+            "global: {scrape_interval: 2s, scrape_timeout: 2s, evaluation_interval: 1s}\n"
             f"rule_files: ['{RULES}']\n"
             "scrape_configs:\n"
             "  - job_name: portal\n"
@@ -212,6 +212,13 @@ def test_prometheus_sees_filing_approval_a_firewall_outage_and_an_abuse_burst(de
         wait_for(lambda: _rules_evaluated(prometheus), 30, explain)
         bad = [(r["name"], r.get("lastError")) for r in _rules(prometheus) if r["health"] != "ok"]
         assert bad == []
+
+        # --- the worker goes away: no consumer on either queue, and what is queued waits in Redis ---------
+        worker.stop()
+        prometheus.until("max(portal_celery_queue_consumers)", 0, explain)
+        answer = loop.post("/api/v1/abuse/reports/", json=spamtrap_report(customers[1]["ips"][1], marker, 99))
+        assert answer.status_code == 202, answer.text[:500]
+        wait_for(lambda: (prometheus.value('portal_celery_queue_length{queue="celery"}') or 0) >= 1, 60, explain)
         web_log, worker_log = portal.web.log, worker.log
     finally:
         if prometheus is not None:
