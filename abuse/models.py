@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, HashedToken, ServerAddress
+from portal.bounded_json import StoredJSONDecoder
 
 
 class Category(models.TextChoices):
@@ -134,7 +135,8 @@ class AbuseReport(models.Model):
     reported_domain = models.CharField(_("reported domain"), max_length=253, blank=True)
     original_mail_from = models.CharField(_("original envelope sender"), max_length=320, blank=True)
     original_headers = models.TextField(_("headers of the reported message"), blank=True)
-    evidence = models.JSONField(_("evidence"), default=dict, blank=True)
+    # Stored before every API had a nesting limit, evidence may be too deep to read: a note, not a 500.
+    evidence = models.JSONField(_("evidence"), default=dict, blank=True, decoder=StoredJSONDecoder)
     raw = models.BinaryField(_("raw report"), editable=False)
     account = models.ForeignKey(
         Account, verbose_name=_("account"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -48,6 +48,19 @@ def loads(raw: bytes | str, **options: object) -> object:
     return value
 
 
+class StoredJSONDecoder(json.JSONDecoder):
+    """A JSONField's decoder for what clients sent before the limit: too deep to read is a note, never a 500.
+
+    The stored text stays as it was (so does the raw report); only what is read from it is replaced.
+    """
+
+    def decode(self, s: str, *args: object, **kwargs: object) -> object:
+        try:
+            return super().decode(s, *args, **kwargs)
+        except RecursionError:
+            return {"unreadable": _("Nested too deeply to read here; the raw report has it as received.")}
+
+
 def _clip(value: object, room: int) -> object:
     if not isinstance(value, dict | list):
         return value

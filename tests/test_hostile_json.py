@@ -7,11 +7,13 @@ the reporter API keeps the raw body of what it rejects; stored evidence of any s
 import json
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from abuse.models import AbuseReport, Category, Channel, RejectedReport
+from abuse.revocations import revoke
 from portal import bounded_json
 from tests.abuse_samples import reporter_with_token
 from tests.test_platform_api import platform as platform  # fixture
@@ -77,21 +79,46 @@ def test_depth_counts_without_recursion():
     assert bounded_json.depth(_nested(50_000)) == 50_000
 
 
-@pytest.mark.parametrize("levels", [33, 700])
-def test_stored_evidence_of_any_depth_renders_on_the_admin_page(db, django_user_model, levels):
+def _stored_report(evidence_json: str) -> AbuseReport:
+    """A report whose evidence was stored as this JSON text (before the limit), written past the ORM."""
     report = AbuseReport.objects.create(
         channel=Channel.JSON,
-        fingerprint=f"deep-{levels}",
+        fingerprint=f"deep-{len(evidence_json)}",
         category=Category.SPAM,
         source_ip="203.0.113.50",
         occurred_at=timezone.now(),
-        evidence={"text": _nested(levels)},
         raw=b"{}",
     )
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE abuse_abusereport SET evidence = %s::jsonb WHERE id = %s", [evidence_json, report.pk])
+    return report
+
+
+def _superuser_browser(django_user_model) -> Client:
     browser = Client()
     browser.force_login(django_user_model.objects.create_superuser("root@provider.test", "pw-not-used"))
+    return browser
 
-    response = browser.get(f"/admin/abuse/abusereport/{report.pk}/change/")
+
+@pytest.mark.parametrize("levels", [33, 700, 900, 3_000])
+def test_stored_evidence_of_any_depth_renders_on_the_admin_page(db, django_user_model, levels):
+    report = _stored_report('{"text": ' + "[" * levels + '"bottom"' + "]" * levels + "}")
+
+    response = _superuser_browser(django_user_model).get(f"/admin/abuse/abusereport/{report.pk}/change/")
 
     assert response.status_code == 200
-    assert "nested deeper than 32 levels" in response.content.decode()
+    page = response.content.decode()
+    assert "nested deeper than 32 levels" in page or "Nested too deeply to read here" in page
+
+
+def test_the_customer_page_of_a_report_with_unreadably_deep_evidence_renders(customer_client, account, settings):
+    settings.PORTAL_EGRESS_TARGETS = {"default": {"backend": "simulated"}}
+    report = _stored_report('{"text": ' + "[" * 3_000 + "1" + "]" * 3_000 + "}")
+    AbuseReport.objects.filter(pk=report.pk).update(account=account)
+    with transaction.atomic():
+        revoke(account, [AbuseReport.objects.get(pk=report.pk)], "1 report")
+
+    response = customer_client.get("/abuse/")
+
+    assert response.status_code == 200
+    assert "Nested too deeply to read here" in response.content.decode()
