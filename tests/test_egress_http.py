@@ -178,3 +178,21 @@ def test_a_retried_change_goes_again_alone_under_its_key_and_fresh_ones_batch_to
     keys = [call.key for call in api.posts()]
     assert keys[0] == str(rows[0].key), "the retry is recognised by its key"
     assert len(keys) == 2 and keys[1] not in {str(row.key) for row in rows}, "the two fresh rows, one batch"
+
+
+def test_an_apply_that_fails_half_way_reports_what_it_applied_and_when_to_come_back(targets, api, account, caplog):
+    rows = [EgressChange.objects.create(target="api", account=account, addresses=CUSTOMER_IPS) for _ in range(3)]
+    EgressChange.objects.filter(target="api").update(next_attempt_at=timezone.now())
+    EgressChange.objects.filter(pk=rows[0].pk).update(attempts=1)
+    api.stall(0)  # the retried row goes through
+    api.fail(503)  # the fresh batch does not
+
+    result = apply_due("api")
+
+    assert (result.applied, result.retry_in) == (1, pytest.approx(0.5))
+    assert dict(EgressChange.objects.values_list("pk", "status")) == {
+        rows[0].pk: ChangeStatus.APPLIED,
+        rows[1].pk: ChangeStatus.PENDING,
+        rows[2].pk: ChangeStatus.PENDING,
+    }
+    assert f"Egress target api: change {api.posts()[1].key} failed" in caplog.text
