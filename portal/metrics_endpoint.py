@@ -13,11 +13,14 @@ from portal.metrics import PortalCollector
 
 
 def may_scrape(request: HttpRequest) -> bool:
-    """From a network in PORTAL_METRICS_ALLOW_NETWORKS, or with `Authorization: Bearer <PORTAL_METRICS_TOKEN>`."""
+    """From a network in PORTAL_METRICS_ALLOW_NETWORKS (not through the TLS proxy), or with
+    `Authorization: Bearer <PORTAL_METRICS_TOKEN>`."""
     token = settings.PORTAL_METRICS_TOKEN
     scheme, _space, given = request.headers.get("Authorization", "").partition(" ")
     if token and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
         return True
+    if settings.BEHIND_PROXY and "X-Forwarded-For" in request.headers:
+        return False  # relayed by the proxy: from outside, whatever the proxy's own address
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:

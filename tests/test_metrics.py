@@ -258,3 +258,13 @@ def test_on_the_embedded_file_broker_the_broker_is_up_and_queue_series_are_left_
     samples = scrape(client)
     assert value(samples, "portal_broker_up") == 1
     assert not any(name.startswith("portal_celery_") for name, _labels in samples)
+
+
+@pytest.mark.django_db
+def test_behind_the_proxy_a_relayed_call_is_from_outside_even_when_the_proxy_is_on_loopback(client, settings):
+    settings.BEHIND_PROXY = True
+    settings.PORTAL_METRICS_TOKEN = "scrape-token-7f3a"
+    relayed = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
+    assert client.get("/metrics", **relayed).status_code == 403
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token-7f3a", **relayed).status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200  # Prometheus beside it, direct
