@@ -1,5 +1,6 @@
 """GET /readyz: may this deployment take traffic? The database and the broker answer, and every
-enforcement target was reconciled recently. /healthz stays the liveness probe (the process answers)."""
+enforcement target was reconciled recently. /healthz stays the liveness probe (the process answers).
+What is wrong is spelt out to the clients that may read /metrics; others get the status alone."""
 
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_GET
 from egress.models import EgressTarget
 from egress.targets import target_names
 from portal.broker import read_broker
+from portal.metrics_endpoint import may_scrape
 
 
 def database_problem() -> str | None:
@@ -52,4 +54,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     problems = [p for p in (database, broker_problem()) if p]
     if database is None:  # the targets' times are in the database
         problems += target_problems()
-    return JsonResponse({"ready": not problems, "problems": problems}, status=503 if problems else 200)
+    answer = {"ready": not problems}
+    if may_scrape(request):  # what is wrong names internal hosts: for the operator's networks only
+        answer["problems"] = problems
+    return JsonResponse(answer, status=503 if problems else 200)

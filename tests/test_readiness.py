@@ -63,3 +63,11 @@ def test_healthz_stays_a_liveness_probe(client, broker, reconciled):
     broker.stop()
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 503
+
+
+@missing(need_commands(["redis-server"], "apt-get install redis-server"))
+def test_other_networks_get_the_status_without_what_is_wrong(client, broker, reconciled):
+    broker.stop()
+    answer = client.get("/readyz", REMOTE_ADDR="203.0.113.9")
+    assert answer.status_code == 503 and answer.json() == {"ready": False}
+    assert "problems" in client.get("/readyz", REMOTE_ADDR="127.0.0.1").json()
