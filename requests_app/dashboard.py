@@ -39,5 +39,8 @@ def review_dashboard(days: int = 14) -> dict:
         "revocations": EgressDecision.objects.filter(
             source=EgressSource.ABUSE, to_state=EgressState.BLOCKED, decided_at__gte=since
         ).count(),
+        "traffic_blocks": EgressDecision.objects.filter(
+            source=EgressSource.TRAFFIC, to_state=EgressState.BLOCKED, decided_at__gte=since
+        ).count(),
         "pending_egress_changes": open_changes().count(),
     }

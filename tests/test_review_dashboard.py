@@ -27,6 +27,10 @@ def test_figures_follow_the_queue_and_decisions(account, customer, other_custome
     assert review_dashboard()["pending_egress_changes"] == 1  # the outbox row, no worker in this test
     set_desired_state(first.account, EgressState.BLOCKED, source=EgressSource.ABUSE, reason="spam trap")
     assert review_dashboard()["revocations"] == 1
+    assert review_dashboard()["traffic_blocks"] == 0
+    until = timezone.now() + timedelta(hours=1)
+    set_desired_state(second.account, EgressState.BLOCKED, source=EgressSource.TRAFFIC, reason="burst", until=until)
+    assert (review_dashboard()["traffic_blocks"], review_dashboard()["revocations"]) == (1, 1)
     review.reject(second.pk, reviewer, expected_status=Status.AWAITING_REVIEW, reason=None, text="no")
     figures = review_dashboard()
     assert figures["queue_depth"] == 0
