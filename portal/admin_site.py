@@ -19,6 +19,8 @@ class PortalAdminSite(admin.AdminSite):
     site_header = _("Port-25 portal · staff")
     site_title = _("Port-25 portal staff")
     index_title = _("Reviewer's desk")
+    # The queue needs the width at 1280 px; the index and the breadcrumbs lead everywhere.
+    enable_nav_sidebar = False
 
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and request.user.is_verified()

@@ -43,10 +43,9 @@ class ReasonTemplateAdmin(admin.ModelAdmin):
 class UnblockRequestAdmin(admin.ModelAdmin):
     list_display = [
         "id",
-        "account",
         "company_name",
         "use_case",
-        "daily_volume",
+        "per_day",
         "risk_badge",
         "check_summary",
         "waiting",
@@ -139,6 +138,10 @@ class UnblockRequestAdmin(admin.ModelAdmin):
         if obj.risk_score is None:
             return "-"
         return format_html('<span class="risk risk-{}">{}</span>', obj.risk_band, obj.risk_score)
+
+    @admin.display(description=gettext_lazy("mails a day"), ordering="daily_volume")
+    def per_day(self, obj: UnblockRequest) -> str:
+        return f"{obj.daily_volume:,}"
 
     @admin.display(description=gettext_lazy("waiting"), ordering="status_changed_at")
     def waiting(self, obj: UnblockRequest) -> str:
