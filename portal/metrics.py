@@ -11,7 +11,7 @@ This is the project package (the composition root): it reads every app's models,
 """
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, Q, Sum
 from django.utils import timezone
@@ -204,10 +204,14 @@ class PortalCollector(Collector):
             collected.add_metric([name], at.timestamp() if at else 0.0)
         yield collected
 
-        events = CounterMetricFamily(
-            "portal_traffic_over_rate_events", "Sources a target saw over the kernel-side rate.", labels=["target"]
+        # A gauge over the last hour, not a counter: old events are pruned, and a counter must never fall.
+        events = GaugeMetricFamily(
+            "portal_traffic_over_rate_events_last_hour",
+            "Sources a target saw over the kernel-side rate in the last hour.",
+            labels=["target"],
         )
-        for target, n in TrafficEvent.objects.values_list("target").annotate(n=Count("id")).order_by():
+        recent = TrafficEvent.objects.filter(observed_at__gte=now - timedelta(hours=1))
+        for target, n in recent.values_list("target").annotate(n=Count("id")).order_by():
             events.add_metric([target], n)
         yield events
         yield GaugeMetricFamily(

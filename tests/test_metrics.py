@@ -230,8 +230,10 @@ def test_celery_queue_lengths_and_broker_state(client, settings):
 def test_traffic_collection_over_rate_events_and_temporary_blocks(client, account, other_customer, settings):
     settings.PORTAL_EGRESS_TARGETS = {"default": {"backend": "simulated"}, "edge": {"backend": "simulated"}}
     EgressTarget.objects.create(name="default", traffic_read_at=NOW - timedelta(seconds=20))
-    TrafficEvent.objects.create(target="default", ip="198.51.100.7", account=account, observed_at=NOW)
-    TrafficEvent.objects.create(target="default", ip="198.51.100.7", account=account, observed_at=NOW)
+    for minutes in (5, 50, 70):  # the last one over an hour ago
+        TrafficEvent.objects.create(
+            target="default", ip="198.51.100.7", account=account, observed_at=NOW - timedelta(minutes=minutes)
+        )
     AccountEgress.objects.update_or_create(
         account=account,
         defaults={"desired": EgressState.BLOCKED, "source": EgressSource.TRAFFIC, "until": NOW + timedelta(hours=1)},
@@ -247,7 +249,7 @@ def test_traffic_collection_over_rate_events_and_temporary_blocks(client, accoun
         == (NOW - timedelta(seconds=20)).timestamp()
     )
     assert value(samples, "portal_traffic_last_collection_timestamp_seconds", target="edge") == 0
-    assert value(samples, "portal_traffic_over_rate_events_total", target="default") == 2
+    assert value(samples, "portal_traffic_over_rate_events_last_hour", target="default") == 2
     assert value(samples, "portal_traffic_blocks_active") == 1
 
 
