@@ -1,16 +1,22 @@
 """The Redis cache of the production shape (django-redis): shared counters, failing open when Redis is away."""
 
+import json
 import logging
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
 from tests.abuse_samples import report_json, reporter_with_token
 from tests.conftest import redis_url
 from tests.loopback import free_port
 from tests.parts import missing, need_env
+
+ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = [
     missing(need_env("PORTAL_REDIS_URL", what="the Redis that scripts/test starts")),
@@ -38,13 +44,19 @@ def post_reports(how_many: int) -> list[int]:
     ]
 
 
-def test_a_redis_cache_url_selects_django_redis_failing_open():
-    """What docker-compose.yml's PORTAL_CACHE_URL turns into (settings.py adds the options)."""
-    import environ
+def test_a_redis_cache_url_selects_django_redis_failing_open_and_logging():
+    """What settings.py makes of docker-compose.yml's PORTAL_CACHE_URL, read in a process of its own."""
+    env = {**os.environ, "PORTAL_CACHE_URL": "redis://redis:6379/1", "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    code = (
+        "import json, django; from django.conf import settings; django.setup();"
+        "print(json.dumps([settings.CACHES['default'], settings.DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
-    config = environ.Env().cache_url_config("redis://127.0.0.1:6379/1")
-    assert config["BACKEND"] == "django_redis.cache.RedisCache"
-    assert django_settings.DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS is True
+    cache, logged = json.loads(result.stdout.strip().splitlines()[-1])
+    assert cache["BACKEND"] == "django_redis.cache.RedisCache"
+    assert cache["OPTIONS"]["IGNORE_EXCEPTIONS"] is True
+    assert logged is True
 
 
 def test_the_reporters_throttle_holds_in_redis(settings):
