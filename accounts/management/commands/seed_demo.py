@@ -52,4 +52,6 @@ class Command(BaseCommand):
             + f"\n  admin     {ADMIN_EMAIL}      (admin: /admin/, superuser)"
             + f"\nStaff then give a code from an authenticator app set up with the key {DEMO_TOTP_SECRET}"
             + f"\n  (or: oathtool --totp -b {DEMO_TOTP_SECRET})."
+            + "\nThe demo server's addresses (203.0.113.10, 2001:db8::10) are documentation addresses: the"
+            + "\n  checks cannot reach them and say so; record a server with a public address to see them pass."
         )
