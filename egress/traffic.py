@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import ServerAddress
@@ -70,8 +70,7 @@ def _store(target: str, counters: Counters, read_at: datetime) -> tuple[int, lis
     if not touched:
         return 0, []
     holders = _holders(touched)
-    for size in BucketSize.values:
-        _add_to_buckets(target, size, bucket_start(read_at, size), holders, connections, blocked, over_rate)
+    _add_to_buckets(target, read_at, holders, connections, blocked, over_rate)
     minute_connections = _minute_connections(target, bucket_start(read_at, BucketSize.MINUTE), over_rate)
     events = TrafficEvent.objects.bulk_create(
         TrafficEvent(
@@ -128,33 +127,37 @@ def _holders(addresses: set[str]) -> dict[str, int]:
 
 def _add_to_buckets(
     target: str,
-    size: str,
-    start: datetime,
+    read_at: datetime,
     holders: dict[str, int],
     connections: dict[str, int],
     blocked: dict[str, int],
     over_rate: set[str],
 ) -> None:
-    addresses = sorted(set(connections) | set(blocked) | over_rate)
-    existing = {
-        count.ip: count
-        for count in TrafficCount.objects.filter(size=size, start=start, target=target, ip__in=addresses)
-    }
-    rows = []
-    for ip in addresses:
-        count = existing.get(ip) or TrafficCount(size=size, start=start, target=target, ip=ip)
-        count.account_id = holders.get(ip, count.account_id)
-        count.connections += connections.get(ip, 0)
-        count.blocked += blocked.get(ip, 0)
-        count.over_rate += ip in over_rate
-        rows.append(count)
-    TrafficCount.objects.bulk_create(
-        rows,
-        batch_size=_CHUNK,
-        update_conflicts=True,
-        unique_fields=["size", "start", "target", "ip"],
-        update_fields=["account", "connections", "blocked", "over_rate"],
+    """Add the counts to each address's minute, hour and day buckets: one statement, run for every row.
+
+    The ORM's upsert can only overwrite a column, not add to it; this adds in the database, so a
+    bucket is neither read first nor lost to a concurrent writer. The conflict target is named.
+    """
+    table, fields = TrafficCount._meta.db_table, {f.name: f for f in TrafficCount._meta.concrete_fields}
+    names = ["size", "start", "target", "ip", "account", "connections", "blocked", "over_rate"]
+    columns = ", ".join(fields[name].column for name in names)
+    added = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in ("connections", "blocked", "over_rate"))
+    # The table and columns come from the model's own definition; the values go as parameters.
+    statement = (
+        f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(names))}) "  # noqa: S608
+        f"ON CONFLICT (size, start, target, ip) DO UPDATE SET {added}, "
+        f"account_id = COALESCE(excluded.account_id, {table}.account_id)"
     )
+    touched = set(connections) | set(blocked) | over_rate
+    addresses = {ip: fields["ip"].get_db_prep_value(ip, connection) for ip in touched}  # once each: it is slow
+    rows = []
+    for size in BucketSize.values:
+        start = fields["start"].get_db_prep_value(bucket_start(read_at, size), connection)
+        for ip, prepared in sorted(addresses.items()):
+            counts = (connections.get(ip, 0), blocked.get(ip, 0), int(ip in over_rate))
+            rows.append((size, start, target, prepared, holders.get(ip), *counts))
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, rows)
 
 
 def _minute_connections(target: str, start: datetime, addresses: set[str]) -> dict[str, int]:
