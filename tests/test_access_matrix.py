@@ -94,6 +94,18 @@ MATRIX = [
         {**ADMIN_LOGIN, "reviewer": REDIRECT, "abuse_desk": FORBIDDEN, "superuser": REDIRECT},
     ),
     (
+        "admin: approve page",
+        "get",
+        "/admin/requests_app/unblockrequest/{req}/review/approve/",
+        {**ADMIN_LOGIN, "reviewer": OK, "abuse_desk": FORBIDDEN, "superuser": OK},
+    ),
+    (
+        "admin: new recovery codes",
+        "get",
+        "/admin/two-factor/recovery-codes/",
+        {**ADMIN_LOGIN, "reviewer": OK, "abuse_desk": OK, "superuser": OK},
+    ),
+    (
         "admin: dashboard",
         "get",
         "/admin/requests_app/unblockrequest/dashboard/",

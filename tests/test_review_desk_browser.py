@@ -171,6 +171,7 @@ def test_a_superuser_approves_an_unverified_account_with_a_reason(
 ):
     request = awaiting(account, customer, verified=False)
     sign_in(page, admin_user, live_server)
+    page.set_viewport_size({"width": 390, "height": 844})  # usable on a phone too
     review_page(page, request)
     expect(page.get_by_test_id("missing-verifications")).to_be_visible()
     page.get_by_role("link", name="Approve and open port 25").click()

@@ -133,3 +133,13 @@ def test_demo_staff_sign_in_with_the_printed_key(db, settings, capsys):
     assert browser.get("/admin/").status_code == 302
     assert browser.post(SECOND_STEP, {"code": totp_code(DEMO_TOTP_SECRET, time.time())}).status_code == 302
     assert browser.get("/admin/").status_code == 200
+
+
+def test_new_recovery_codes_replace_the_old_ones(client, reviewer):
+    old = two_factor.new_recovery_codes(reviewer)
+    client.force_login(reviewer)
+    assert "Make new recovery codes" in client.get("/admin/two-factor/recovery-codes/").content.decode()
+    page = client.post("/admin/two-factor/recovery-codes/").content.decode()
+    new = re.findall(r"<li><code>([a-z2-7]+)</code></li>", page)
+    assert len(new) == two_factor.RECOVERY_CODES and not set(new) & set(old)
+    assert "not right" in password_only_login(Client(), reviewer).post(SECOND_STEP, {"code": old[0]}).content.decode()
