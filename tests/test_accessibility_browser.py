@@ -8,14 +8,18 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from playwright.sync_api import Page
 
+from accounts.services import register_customer
 from requests_app.services import submit_request
 from tests.browser_fixtures import TIMEOUT_MS, sign_in
-from tests.conftest import answers
+from tests.conftest import PASSWORD, answers
 from tests.parts import missing
 from tests.review_fixtures import awaiting
+from tests.test_abuse_reinstatement import revocation_number
 from tests.test_review_desk_browser import shoot
+from tests.two_factor_support import password_only_login
 
 AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 SEVERE = ("serious", "critical")
@@ -35,6 +39,14 @@ def axe_page(browser, live_server, transactional_db, _live_server_settings) -> P
     context.close()
 
 
+def password_only_page(page: Page, live_server, user) -> Page:
+    """The browser of a member of staff who passed the password, not yet the second factor."""
+    client = password_only_login(Client(), user)
+    cookie = {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}
+    page.context.add_cookies([cookie])
+    return page
+
+
 def severe_violations(page: Page, url: str, screenshot: str) -> list[str]:
     page.goto(url)
     page.add_script_tag(path=str(AXE))
@@ -47,11 +59,17 @@ def severe_violations(page: Page, url: str, screenshot: str) -> list[str]:
     ]
 
 
-def test_customer_pages(axe_page, live_server, customer, account, other_customer):
+def test_customer_pages(axe_page, live_server, settings, customer, account, other_customer, admin_user):
+    settings.PORTAL_EGRESS_TARGETS = {"default": {"backend": "simulated"}}
     found = severe_violations(axe_page, "/accounts/login/", "customer-login")
     found += severe_violations(axe_page, "/accounts/signup/", "customer-signup")
+    found += severe_violations(axe_page, "/accounts/password-reset/", "customer-password-reset")
+    sign_in(axe_page, register_customer("new@startup.test", PASSWORD, "Startup"), live_server)
+    found += severe_violations(axe_page, "/requests/new/", "customer-no-servers")
     sign_in(axe_page, other_customer, live_server)
     found += severe_violations(axe_page, "/requests/new/", "customer-request-form")
+    revocation_number(other_customer.membership.account, 1, admin_user)
+    found += severe_violations(axe_page, "/abuse/", "customer-revocation")
     sign_in(axe_page, customer, live_server)
     request = submit_request(account, customer, answers())
     for url, name in [
@@ -67,8 +85,10 @@ def test_customer_pages(axe_page, live_server, customer, account, other_customer
 
 def test_review_desk_pages(axe_page, live_server, reviewer, customer, account):
     request = awaiting(account, customer)
+    found = severe_violations(
+        password_only_page(axe_page, live_server, reviewer), "/admin/two-factor/", "staff-two-factor-enrol"
+    )
     sign_in(axe_page, reviewer, live_server)
-    found = []
     for url, name in [
         ("/admin/", "staff-index"),
         ("/admin/requests_app/unblockrequest/", "staff-queue"),
