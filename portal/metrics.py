@@ -13,6 +13,7 @@ This is the project package (the composition root): it reads every app's models,
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+from django.db import connection, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, Q, Sum
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -46,16 +47,29 @@ def _buckets(bounds: tuple[float, ...], cumulative: list[int], total: int) -> li
     return [*((str(bound), count) for bound, count in zip(bounds, cumulative, strict=True)), ("+Inf", total)]
 
 
+def _one_snapshot() -> None:
+    """Every query of the scrape sees the same committed state (PostgreSQL: one repeatable-read,
+    read-only transaction), so that e.g. a revocation and its outbox rows are never half seen."""
+    if connection.vendor == "postgresql" and connection.get_autocommit() is False and not connection.savepoint_ids:
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+
 class PortalCollector(Collector):
     """One scrape: a few grouped queries per app, and one round trip to the broker."""
 
     def collect(self) -> Iterator[Metric]:
         now = timezone.now()
-        yield from self._requests(now)
-        yield from self._checks()
-        yield from self._egress(now)
-        yield from self._traffic(now)
-        yield from self._abuse()
+        with transaction.atomic():
+            _one_snapshot()
+            families = [
+                *self._requests(now),
+                *self._checks(),
+                *self._egress(now),
+                *self._traffic(now),
+                *self._abuse(),
+            ]
+        yield from families
         yield from self._celery()
 
     # --- unblock requests and their review ---------------------------------------------------
