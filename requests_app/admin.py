@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -47,10 +47,10 @@ class UnblockRequestAdmin(admin.ModelAdmin):
         "use_case",
         "per_day",
         "risk_badge",
-        "check_summary",
+        "checks_at_a_glance",
         "waiting",
         "assignee",
-        "status",
+        "status_badge",
     ]
     list_display_links = ["id", "company_name"]
     list_filter = [
@@ -138,6 +138,16 @@ class UnblockRequestAdmin(admin.ModelAdmin):
         if obj.risk_score is None:
             return "-"
         return format_html('<span class="risk risk-{}">{}</span>', obj.risk_band, obj.risk_score)
+
+    @admin.display(description=gettext_lazy("checks"), ordering="check_failures")
+    def checks_at_a_glance(self, obj: UnblockRequest) -> str:
+        # Each check's verdict stays on one line; the summary wraps between them.
+        parts = obj.check_summary.split(" · ") if obj.check_summary else []
+        return format_html_join(" · ", '<span class="nowrap">{}</span>', ((part,) for part in parts)) or "-"
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def status_badge(self, obj: UnblockRequest) -> str:
+        return format_html('<span class="status status-{}">{}</span>', obj.status, obj.get_status_display())
 
     @admin.display(description=gettext_lazy("mails a day"), ordering="daily_volume")
     def per_day(self, obj: UnblockRequest) -> str:
