@@ -23,6 +23,8 @@ def password_step(page: Page, email: str) -> None:
 
 def test_staff_enrol_an_app_then_sign_in_with_its_codes(browser, page, live_server, django_user_model):
     django_user_model.objects.create_user("nia@provider.test", PASSWORD, is_staff=True, is_superuser=True)
+    csp = []
+    page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
     with time_machine.travel(time.time(), tick=True) as clock:
         password_step(page, "nia@provider.test")
         expect(page.get_by_text("Scan this QR code")).to_be_visible()
@@ -34,6 +36,7 @@ def test_staff_enrol_an_app_then_sign_in_with_its_codes(browser, page, live_serv
         expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
         page.get_by_role("link", name="I have saved them, continue").click()
         expect(page.get_by_role("heading", name="Reviewer's desk")).to_be_visible()
+        assert csp == []  # the QR code is inline SVG: no script, no inline style
 
         other = browser.new_context(base_url=live_server.url).new_page()
         password_step(other, "nia@provider.test")
