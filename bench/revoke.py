@@ -52,7 +52,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.response import Response
 
-from abuse.api import REPORT
+from abuse.api import ReportSerializer
 from abuse.auth import IsReporter, ReporterRateThrottle, ReporterTokenAuthentication
 
 @csrf_exempt
@@ -64,7 +64,9 @@ def bare(request):
 @permission_classes([IsReporter])
 @throttle_classes([ReporterRateThrottle])
 def checked(request):
-    REPORT.to_input(REPORT.run_validation(json.loads(request.body)))
+    serializer = ReportSerializer(data=json.loads(request.body))
+    serializer.is_valid(raise_exception=True)
+    serializer.report()
     return Response({"status": "checked"}, status=202)
 
 urlpatterns = [path("bench/bare/", bare), path("bench/checked/", checked), path("", include("portal.urls"))]
@@ -90,7 +92,8 @@ def make_inventory(accounts: int) -> tuple[list[str], str]:
     from accounts.models import Account, Server, ServerAddress
     from egress.models import AccountEgress, EgressSource, EgressState, SimulatedAllowance
 
-    ips = [f"10.{i // 65536}.{i // 256 % 256}.{i % 256}" for i in range(1, accounts + 1)]
+    # Public addresses (11.0.0.0/8): reports about private ones are kept but never matched.
+    ips = [f"11.{i // 65536}.{i // 256 % 256}.{i % 256}" for i in range(1, accounts + 1)]
     Account.objects.bulk_create(Account(name=f"bench {i}") for i in range(accounts))
     ids = list(Account.objects.order_by("pk").values_list("pk", flat=True))
     AccountEgress.objects.bulk_create(
@@ -243,7 +246,7 @@ def run(options: argparse.Namespace, folder: Path, services: Services) -> None:
           f"{cpu['bare']['gunicorn'] * per:.1f} ms CPU per request in gunicorn)")  # fmt: skip
     print(f"abuse intake, 1 per request:    {rate['intake']:8.0f} reports/s  ({seconds['intake']:.2f} s; "
           f"{cpu['intake']['gunicorn'] * per:.1f} ms CPU per report in gunicorn)   ratio to bare "
-          f"{rate['intake'] / rate['bare']:.2f} (goal >= 0.5)")  # fmt: skip
+          f"{rate['intake'] / rate['bare']:.2f} (floor 0.15)")  # fmt: skip
     print(f"  the same, checked, not stored: {rate['checked']:7.0f} reports/s  (token, throttle, validation; ratio "
           f"to bare {rate['checked'] / rate['bare']:.2f})")  # fmt: skip
     figures = [f"{name} " + " / ".join(f"{cpu[view][name] * per:.1f}" for view in cpu) for name in cpu["bare"]]
@@ -251,11 +254,11 @@ def run(options: argparse.Namespace, folder: Path, services: Services) -> None:
           + ", ".join(figures))  # fmt: skip
     batch_rate = options.reports / batch_s
     print(f"abuse intake, {options.batch} per request:   {batch_rate:8.0f} reports/s  ({batch_s:.2f} s)   "
-          f"ratio to bare {batch_rate / rate['bare']:.2f}")  # fmt: skip
+          f"ratio to bare {batch_rate / rate['bare']:.2f} (floor 0.7)")  # fmt: skip
     print(f"revoked on the firewall: {len(latencies)} of {len(tipped)} tipped accounts")
     if latencies:
         print(f"time to revoke: p50 {percentile(latencies, 50):.3f} s, p99 {percentile(latencies, 99):.3f} s, "
-              f"max {max(latencies):.3f} s, mean {statistics.mean(latencies):.3f} s (goal p99 < 2 s)")  # fmt: skip
+              f"max {max(latencies):.3f} s, mean {statistics.mean(latencies):.3f} s (floor: p99 < 1 s)")  # fmt: skip
         stages = revocation_stages().items()
         print("  of which " + "; ".join(f"{stage} p50 {percentile(times, 50):.3f} s, p99 {percentile(times, 99):.3f} s"
                                         for stage, times in stages))  # fmt: skip
