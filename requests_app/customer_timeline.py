@@ -14,16 +14,23 @@ RELEASED = "Released."  # review.assign's message when nobody has the request an
 def customer_message(event: RequestEvent) -> str:
     if event.kind == RequestEvent.Kind.ASSIGNMENT:
         return "" if event.message == RELEASED else _("A reviewer is looking at your request.")
+    if event.kind == RequestEvent.Kind.NOTE:
+        return ""  # staff's own notes, e.g. why a superuser approved without a verification
     return event.message
 
 
 def customer_timeline(request: UnblockRequest) -> list[RequestEvent]:
-    """The events (not saved back) with their customer-facing message; a release is left out."""
+    """The events (not saved back) with their customer-facing message; a release and staff notes are left out.
+
+    The decision's reason is shown once, above the timeline, not again on the decision's line.
+    """
     events = []
     for event in request.events.all():
         message = customer_message(event)
-        if event.kind == RequestEvent.Kind.ASSIGNMENT and not message:
+        if event.kind in (RequestEvent.Kind.ASSIGNMENT, RequestEvent.Kind.NOTE) and not message:
             continue
+        if event.to_status and message and message == request.decision_reason:
+            message = ""
         event.message = message
         events.append(event)
     return events

@@ -3,6 +3,7 @@
 from django.urls import reverse
 
 from accounts.services import record_server, register_customer
+from requests_app import review
 from requests_app.models import Status
 from requests_app.review import ask_for_information
 from requests_app.services import submit_request
@@ -79,3 +80,13 @@ def test_an_account_without_servers_is_told_how_servers_get_listed(client, db, s
     form = client.get(reverse("request_new")).content.decode()
     assert '<option value="198.51.100.60">' in form and 'data-testid="no-servers"' not in form
     assert "mail.startup.example" in client.get("/").content.decode()
+
+
+def test_the_timeline_shows_the_decision_once_and_no_staff_note(customer_client, account, customer, admin_user):
+    request = awaiting(account, customer, verified=False)
+    review.approve(
+        request.pk, admin_user, expected_status=Status.AWAITING_REVIEW, note="Welcome aboard!", override="Phoned them."
+    )
+    page = customer_client.get(reverse("request_detail", args=[request.pk])).content.decode()
+    assert page.count("Welcome aboard!") == 1
+    assert "Phoned them." not in page and "Approved without" not in page
