@@ -6,8 +6,10 @@ one `nft -f` batch, which the kernel commits atomically; it also re-creates the 
 and rules, so a hand-edited or deleted rule is repaired with the next apply. (Changing the
 hook or priority of an existing chain needs `nft delete table inet TABLE` first.)
 
-Telemetry lives in the same table, set up by the same batch: dynamic sets with per-element
-counters of new connections from allowed addresses (`conn_v4/6`) and of attempts from the others
+Telemetry lives in the same table, set up by the same batch: allowed sources jump to a chain of
+their family (`CHAIN_v4/6`) that counts and meters their new connections, then accepts; dynamic
+sets with per-element counters of new connections from allowed addresses (`conn_v4/6`) and of
+attempts from the others
 (`tried_v4/6`), and a kernel-side burst detector: a source opening more than
 PORTAL_TRAFFIC_BURST_PER_MINUTE new connections a minute lands in `over_v4/6` for
 PORTAL_TRAFFIC_OVER_RATE_HOLD seconds. An address idle for a day leaves the counting sets
@@ -157,25 +159,28 @@ class NftablesAdapter:
         return lines
 
     def _rules(self) -> list[str]:
-        """Count and meter new connections of allowed sources, accept them; count the others', refuse them."""
-        rule = f"add rule inet {self.table} {self.chain} tcp dport 25"
+        """Allowed sources go to a chain of their family that counts and meters their new connections
+        and accepts (one lookup of the allow set per packet, as without telemetry); the others' new
+        connections are counted, and every other tcp/25 packet refused."""
+        t, c = self.table, self.chain
         per_minute = int(settings.PORTAL_TRAFFIC_BURST_PER_MINUTE)
         hold = int(settings.PORTAL_TRAFFIC_OVER_RATE_HOLD)
         lines = []
         for family, allowed in self.sets.items():
             source, v = f"{_FAMILIES[family]} saddr", f"v{family}"
             lines += [
-                f"{rule} ct state new {source} @{allowed} update @conn_{v} {{ {source} timeout {_IDLE} }}"
+                f"add chain inet {t} {c}_{v}",
+                f"flush chain inet {t} {c}_{v}",
+                f"add rule inet {t} {c}_{v} ct state new update @conn_{v} {{ {source} timeout {_IDLE} }}"
                 f" update @rate_{v} {{ {source} timeout 2m limit rate over {per_minute}/minute }}"
                 f" add @over_{v} {{ {source} timeout {hold}s }}",
-                f"{rule} {source} @{allowed} accept",
+                f"add rule inet {t} {c}_{v} accept",
+                f"add rule inet {t} {c} tcp dport 25 {source} @{allowed} goto {c}_{v}",
             ]
         for family in self.sets:
-            source = f"{_FAMILIES[family]} saddr"
-            lines.append(
-                f"{rule} ct state new update @tried_v{family} {{ {source} timeout {_IDLE} }}"
-            )
-        lines.append(f"{rule} reject with tcp reset")
+            tried = f"@tried_v{family} {{ {_FAMILIES[family]} saddr timeout {_IDLE} }}"
+            lines.append(f"add rule inet {t} {c} tcp dport 25 ct state new update {tried}")
+        lines.append(f"add rule inet {t} {c} tcp dport 25 reject with tcp reset")
         return lines
 
     def _run(self, script: str) -> None:
