@@ -39,14 +39,13 @@ pytestmark = [
 ]
 
 
-def wait_for(condition: Callable[[], bool], seconds: float, log: Path) -> float:
-    """Seconds it took for `condition` to hold; fails with the worker's log after `seconds`."""
+def wait_for(condition: Callable[[], bool], seconds: float, log: Path) -> None:
+    """Poll until `condition` holds; fail with the worker's log after `seconds`."""
     start = time.monotonic()
     while not condition():
         if time.monotonic() - start > seconds:
             pytest.fail(f"gave up after {seconds} s\n{log.read_text(errors='replace')[-4000:]}")
         time.sleep(0.05)
-    return time.monotonic() - start
 
 
 @contextmanager
@@ -112,9 +111,8 @@ def test_complaints_revoke_on_the_firewall_within_seconds_and_reinstatement_reop
     assert allowed() == set(CUSTOMER_IPS), "two complaints only warn"
 
     assert api.post("/api/v1/abuse/reports/", report_json(number=3), format="json").status_code == 202
-    seconds = wait_for(lambda: not allowed(), 30, worker)
+    wait_for(lambda: not allowed(), 30, worker)  # how fast: bench/revoke.py
 
-    assert seconds < 5, f"the firewall closed {seconds:.2f} s after the tipping report"
     revocation = Revocation.objects.get()
     assert revocation.decision.reports.count() == 3
     desk = staff_in(django_user_model, "desk@provider.test", "Abuse desk")
