@@ -161,6 +161,10 @@ class ServerAddressQuerySet(models.QuerySet):
     def active(self) -> "ServerAddressQuerySet":
         return self.filter(released_at__isnull=True)
 
+    def in_use(self) -> "ServerAddressQuerySet":
+        """Held now by a server that still exists: what the firewall and the customer's page count."""
+        return self.active().filter(server__deleted_at__isnull=True)
+
     def held_at(self, moment) -> "ServerAddressQuerySet":
         """Addresses as the inventory stood at `moment` (abuse reports refer to the past), latest first.
 

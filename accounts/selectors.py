@@ -22,11 +22,7 @@ def acting_account(user: User) -> Account:
 
 
 def active_addresses(account: Account) -> list[str]:
-    return list(
-        ServerAddress.objects.active()
-        .filter(server__account=account, server__deleted_at__isnull=True)
-        .values_list("ip", flat=True)
-    )
+    return list(ServerAddress.objects.in_use().filter(server__account=account).values_list("ip", flat=True))
 
 
 def servers_of(account: Account) -> QuerySet[Server]:

@@ -39,28 +39,28 @@ def allowed_accounts(account_ids: Iterable[int]) -> set[int]:
     return set(allowed.values_list("account_id", flat=True))
 
 
-def _held() -> QuerySet[ServerAddress]:
+def _in_use() -> QuerySet[ServerAddress]:
     # Unordered: sorting 200,000 addresses would be a third of a reconciliation's database time.
-    return ServerAddress.objects.active().filter(server__deleted_at__isnull=True).order_by()
+    return ServerAddress.objects.in_use().order_by()
 
 
-def _held_by_allowed() -> QuerySet[ServerAddress]:
+def _in_use_by_allowed() -> QuerySet[ServerAddress]:
     allowed = AccountEgress.objects.filter(desired=EgressState.ALLOWED).values("account_id")
-    return _held().filter(server__account_id__in=allowed)
+    return _in_use().filter(server__account_id__in=allowed)
 
 
 def allowed_addresses() -> set[str]:
     """Every address that may reach tcp/25 now: the active addresses of allowed accounts."""
-    return set(_held_by_allowed().values_list("ip", flat=True))
+    return set(_in_use_by_allowed().values_list("ip", flat=True))
 
 
 def allowed_among(addresses: Iterable[str]) -> set[str]:
     """Which of these addresses an allowed account holds now (whoever held them before)."""
-    return set(_held_by_allowed().filter(ip__in=list(addresses)).values_list("ip", flat=True))
+    return set(_in_use_by_allowed().filter(ip__in=list(addresses)).values_list("ip", flat=True))
 
 
 def addresses_of(account_ids: Iterable[int]) -> set[str]:
-    return set(_held().filter(server__account_id__in=list(account_ids)).values_list("ip", flat=True))
+    return set(_in_use().filter(server__account_id__in=list(account_ids)).values_list("ip", flat=True))
 
 
 def decisions(account: Account) -> QuerySet[EgressDecision]:

@@ -121,7 +121,7 @@ def _new_over_rate(target: str, sources: Iterable[str], now: datetime) -> set[st
 
 def _holders(addresses: set[str]) -> dict[str, int]:
     """Which account holds each address now (addresses of nobody are left out)."""
-    held = ServerAddress.objects.active().filter(ip__in=sorted(addresses), server__deleted_at__isnull=True)
+    held = ServerAddress.objects.in_use().filter(ip__in=sorted(addresses))
     return dict(held.values_list("ip", "server__account_id"))
 
 
