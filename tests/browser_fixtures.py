@@ -1,5 +1,7 @@
 """Debian's Chromium driven by Playwright against the live server, for the browser tests."""
 
+from pathlib import Path
+
 import pytest
 from django.db import connections
 from django.test import Client
@@ -7,7 +9,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import User
+from tests.parts import require
 
+CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-background-networking",
@@ -21,12 +25,13 @@ TIMEOUT_MS = 10_000
 
 @pytest.fixture(scope="module")
 def browser() -> Browser:
+    require(None if Path(CHROMIUM).exists() else f"needs {CHROMIUM} (Debian: chromium; scripts/test installs it)")
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
     # (fixtures, assertions) are still synchronous and safe.
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             yield browser
             browser.close()
 
