@@ -3,6 +3,11 @@
 Runs on the worker once the API's reports are matched (abuse.backlog), right after the desk's own
 reports commit (abuse.intake), and from the periodic sweep. Evaluations of one account are
 serialised by its row lock: a burst of reports yields one decision.
+
+Traffic is weighed here too, beside the reports, never alone (abuse/traffic_policy.py acts on
+traffic by itself): each temporary block after a burst within the window counts as
+PORTAL_ABUSE_TRAFFIC_BLOCK_WEIGHT complaints, and a temporary block does not shield the account
+from a revocation (it would lift by itself): a revoking verdict replaces it.
 """
 
 import logging
@@ -31,8 +36,8 @@ from abuse.models import (
 )
 from abuse.revocations import revoke
 from accounts.models import Account
-from egress.models import EgressState
-from egress.selectors import allowed_accounts, desired_egress
+from egress.models import AccountEgress, EgressState
+from egress.selectors import allowed_accounts, desired_egress, traffic_blocks
 from egress.services import deciding_together
 
 logger = logging.getLogger(__name__)
@@ -47,6 +52,7 @@ class Policy:
     warn_after: int
     window: timedelta
     derived_weight: float = 1.0  # what a report whose address was derived from Received headers counts for
+    traffic_block_weight: float = 0.0  # what a temporary block after a burst counts for, beside reports
 
     @classmethod
     def from_settings(cls) -> "Policy":
@@ -56,6 +62,7 @@ class Policy:
             warn_after=settings.PORTAL_ABUSE_WARN_AFTER,
             window=timedelta(hours=settings.PORTAL_ABUSE_WINDOW_HOURS),
             derived_weight=settings.PORTAL_ABUSE_DERIVED_WEIGHT,
+            traffic_block_weight=settings.PORTAL_ABUSE_TRAFFIC_BLOCK_WEIGHT,
         )
 
     def weight(self, reports: Iterable[AbuseReport]) -> float:
@@ -74,12 +81,16 @@ class Policy:
     def hours(self) -> str:
         return f"{self.window.total_seconds() / 3600:g}"
 
-    def outcome_for(self, instant: float, complaints: float) -> str | None:
+    def outcome_for(self, instant: float, complaints: float, traffic_blocks: int = 0) -> str | None:
         """The thresholds: what an account's counting reports call for (an PolicyOutcome), or None.
 
         The counts are weights (`weight`): instant reports revoke from a weight of one (a spam-trap
-        hit whose address was only derived does not, alone) and count towards a warning.
+        hit whose address was only derived does not, alone) and count towards a warning. Traffic
+        blocks in the window add `traffic_block_weight` complaints each, when a report counts too.
         """
+        if not (instant or complaints):
+            return None  # traffic alone is the traffic policy's to act on
+        complaints += self.traffic_block_weight * traffic_blocks
         if instant >= 1 or (complaints and complaints >= self.revoke_after):
             return PolicyOutcome.REVOKE
         if self.warn_after and instant + complaints >= self.warn_after:
@@ -128,11 +139,11 @@ class _Verdict:
     rule: str
 
 
-def _verdict(reports: list[AbuseReport], policy: Policy) -> _Verdict | None:
-    """What the policy says of an account's reports that count: revoke, warn, or nothing."""
+def _verdict(reports: list[AbuseReport], policy: Policy, blocks: int = 0) -> _Verdict | None:
+    """What the policy says of an account's reports that count, and its traffic blocks: revoke, warn, or nothing."""
     instant = [r for r in reports if r.category in policy.instant]
     complaints = [r for r in reports if r.category not in policy.instant]
-    outcome = policy.outcome_for(policy.weight(instant), policy.weight(complaints))
+    outcome = policy.outcome_for(policy.weight(instant), policy.weight(complaints), blocks)
     if outcome is None:
         return None
     if instant and policy.outcome_for(policy.weight(instant), 0) == PolicyOutcome.REVOKE:  # they alone revoke
@@ -148,14 +159,41 @@ def _verdict(reports: list[AbuseReport], policy: Policy) -> _Verdict | None:
             "hours": policy.hours,
             "limit": policy.revoke_after,
         }
-        return _Verdict(PolicyOutcome.REVOKE, complaints, rule)
+        return _Verdict(PolicyOutcome.REVOKE, complaints, rule + _with_traffic(blocks, policy))
     rule = _("%(n)d complaint(s) within %(hours)s h (warning from %(warn)d, revocation at %(limit)d).") % {
         "n": len(reports),
         "hours": policy.hours,
         "warn": policy.warn_after,
         "limit": policy.revoke_after,
     }
-    return _Verdict(PolicyOutcome.WARN, instant + complaints, rule)
+    return _Verdict(PolicyOutcome.WARN, instant + complaints, rule + _with_traffic(blocks, policy))
+
+
+def _with_traffic(blocks: int, policy: Policy) -> str:
+    """The rule's words for the traffic blocks it counted, if any."""
+    if not (blocks and policy.traffic_block_weight):
+        return ""
+    return " " + ngettext(
+        "With %(n)d temporary block after a burst on port 25, counted as %(weight)g complaint(s) each.",
+        "With %(n)d temporary blocks after a burst on port 25, counted as %(weight)g complaint(s) each.",
+        blocks,
+    ) % {"n": blocks, "weight": policy.traffic_block_weight}
+
+
+def _revocable(egress: AccountEgress) -> bool:
+    """Open, or closed only until a temporary block lifts by itself: a revocation has something to close."""
+    lifts_to_open = egress.until is not None and egress.returns_to == EgressState.ALLOWED
+    return egress.desired == EgressState.ALLOWED or lifts_to_open
+
+
+def _traffic_blocks(since: dict[int, datetime], policy: Policy) -> dict[int, int]:
+    """Each account's temporary blocks after a burst since its moment; none looked up when they weigh nothing."""
+    if not policy.traffic_block_weight:
+        return {}
+    found: dict[int, int] = {}
+    for moment, account_ids in _by_moment(since).items():
+        found.update(traffic_blocks(account_ids, after=moment))
+    return found
 
 
 def _decide_together(account_ids: list[int], policy: Policy) -> list[PolicyDecision]:
@@ -169,20 +207,22 @@ def _decide_together(account_ids: list[int], policy: Policy) -> list[PolicyDecis
         accounts = list(locked.filter(pk__in=account_ids).order_by("pk"))
         revocations = _revocations_of(account_ids)
         window_start = timezone.now() - policy.window
-        since, states = {}, {}
+        since, revocable = {}, {}
         for account in accounts:
-            states[account.pk] = desired_egress(account).desired
+            revocable[account.pk] = _revocable(desired_egress(account))
             moment, revoked = _counting_since(revocations[account.pk], window_start)
-            if not (revoked and states[account.pk] != EgressState.ALLOWED):  # else revoked: waits for the desk
+            if not (revoked and not revocable[account.pk]):  # else revoked: waits for the desk
                 since[account.pk] = moment
         reports = _counting_reports(since)
+        blocks = _traffic_blocks({account_id: since[account_id] for account_id in reports}, policy)
         warned = _warned_since(since)
         decisions, warnings = [], []
         for account in accounts:
-            verdict = _verdict(reports.get(account.pk, []), policy) if account.pk in since else None
+            counted = reports.get(account.pk, [])
+            verdict = _verdict(counted, policy, blocks.get(account.pk, 0)) if account.pk in since else None
             if verdict is None:
                 continue
-            if verdict.outcome == PolicyOutcome.REVOKE and states[account.pk] == EgressState.ALLOWED:
+            if verdict.outcome == PolicyOutcome.REVOKE and revocable[account.pk]:
                 decisions.append(revoke(account, verdict.reports, verdict.rule))
             elif account.pk not in warned:  # one warning per window: the customer is told once
                 rule = verdict.rule
@@ -277,9 +317,10 @@ def triage(account_ids: Iterable[int]) -> tuple[list[int], list[int]]:
     # Revoked accounts wait for the abuse desk, unless their port was opened again meanwhile.
     reopened = sorted(allowed_accounts(revoked))
     counts = _report_counts({account_id: since[account_id] for account_id in ids - revoked}, policy)
+    blocks = _traffic_blocks({account_id: since[account_id] for account_id in counts}, policy)
     revoke, warn = [], []
     for account_id, (instant, complaints) in sorted(counts.items()):
-        outcome = policy.outcome_for(instant, complaints)
+        outcome = policy.outcome_for(instant, complaints, blocks.get(account_id, 0))
         if outcome == PolicyOutcome.REVOKE:
             revoke.append(account_id)
         elif outcome == PolicyOutcome.WARN:

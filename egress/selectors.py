@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Account, ServerAddress
@@ -198,6 +198,18 @@ def blocks_since(account: Account, since: datetime) -> list[EgressDecision]:
     """The decisions that closed the account's port 25 from `since` (any source), oldest first."""
     closed = decisions(account).filter(to_state=EgressState.BLOCKED, from_state=EgressState.ALLOWED)
     return list(closed.filter(decided_at__gte=since).order_by("decided_at"))
+
+
+def traffic_blocks(account_ids: Iterable[int], *, after: datetime) -> dict[int, int]:
+    """How many temporary blocks after a burst on port 25 each of these accounts had after `after`."""
+    blocks = EgressDecision.objects.filter(
+        account_id__in=list(account_ids),
+        source=EgressSource.TRAFFIC,
+        to_state=EgressState.BLOCKED,
+        until__isnull=False,
+        decided_at__gt=after,
+    )
+    return dict(blocks.order_by().values("account").annotate(n=Count("id")).values_list("account", "n"))
 
 
 def connections_per_account(day: datetime) -> dict[int, int]:

@@ -432,6 +432,9 @@ CELERY_BEAT_SCHEDULE["abuse-sweep"] = {"task": "abuse.tasks.sweep", "schedule": 
 # The policy counts a report whose address was derived from the Received headers (no Source-IP)
 # as this fraction of one whose reporter stated the address (abuse.sender).
 PORTAL_ABUSE_DERIVED_WEIGHT = env.float("PORTAL_ABUSE_DERIVED_WEIGHT", default=0.5)
+# Each temporary block after a burst on port 25 (abuse/traffic_policy.py) within the window counts
+# as this many complaints beside the account's reports; never alone (abuse/policy.py). 0: not at all.
+PORTAL_ABUSE_TRAFFIC_BLOCK_WEIGHT = env.float("PORTAL_ABUSE_TRAFFIC_BLOCK_WEIGHT", default=1.0)
 # The mailbox feed (abuse.mailbox_feed): an IMAPS mailbox the feedback loops deliver to, polled
 # every PORTAL_ABUSE_IMAP_POLL_SECONDS; each message is stored, then moved to the processed or
 # rejected folder. No host: no feed. PORTAL_ABUSE_IMAP_CA_FILE trusts a private CA (else the system's).

@@ -106,8 +106,9 @@ def test_accounts_decided_together_share_their_queries(
     receive(accounts[2], number=2)  # the third account's second complaint
     _matched, to_warn = backlog.match_and_weigh()
 
-    # Savepoint and release, lock, revocations, reports, earlier warnings, three inserts, the mails' recipients.
-    with django_assert_max_num_queries(10), django_capture_on_commit_callbacks(execute=True):
+    # Savepoint and release, lock, revocations, reports, traffic blocks, earlier warnings, three inserts,
+    # the mails' recipients.
+    with django_assert_max_num_queries(11), django_capture_on_commit_callbacks(execute=True):
         assert backlog.warn_some(to_warn) == []
 
     assert [decisions(account) for account in accounts] == [[PolicyOutcome.WARN]] * 3
