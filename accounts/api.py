@@ -12,22 +12,10 @@ from rest_framework.response import Response
 
 from accounts.hostnames import normalise_hostname
 from accounts.models import Account, Server
+from accounts.public_ip import is_public_ip
 from accounts.services import ServerOwnedElsewhere, delete_server, record_server
 from accounts.token_auth import IsPlatform, PlatformTokenAuthentication
 from portal.single_line import SingleLineSerializerMixin
-
-# Never a customer's server on the public Internet: the provider's own and special-purpose networks.
-INTERNAL_NETWORKS = [
-    ipaddress.ip_network(cidr)
-    for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7", "64:ff9b:1::/48")
-]
-
-
-def _is_internal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    special = ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved
-    return special or any(ip in network for network in INTERNAL_NETWORKS if network.version == ip.version)
 
 
 class ServerSerializer(SingleLineSerializerMixin, serializers.Serializer):
@@ -44,11 +32,14 @@ class ServerSerializer(SingleLineSerializerMixin, serializers.Serializer):
 
     def validate_addresses(self, value: list[str]) -> list[str]:
         addresses = {ipaddress.ip_address(ip) for ip in value}
-        internal = sorted(ip.compressed for ip in addresses if _is_internal(ip))
-        if internal:
+        refused = sorted(ip.compressed for ip in addresses if not is_public_ip(ip))
+        if refused:
             raise serializers.ValidationError(
-                _("Not public addresses (loopback, private, link-local or reserved): %(ips)s.")
-                % {"ips": ", ".join(internal)}
+                _(
+                    "Not public Internet addresses (loopback, private, link-local, documentation or reserved),"
+                    " which the checks refuse: %(ips)s."
+                )
+                % {"ips": ", ".join(refused)}
             )
         return sorted(ip.compressed for ip in addresses)
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.hostnames import normalise_hostname
 from accounts.models import Account
+from accounts.public_ip import is_public_ip
 from accounts.selectors import active_addresses
 from portal.single_line import SingleLineFormMixin
 from requests_app import field_validators
@@ -18,8 +19,17 @@ from requests_app.use_case_rules import apply_use_case_rules
 
 
 def clean_sending_ip(addresses: Iterable[str], value: str) -> str:
-    """The sending IP, normalised, if it is one of `addresses` (the account's own server addresses)."""
+    """The sending IP, normalised, if it is one of `addresses` (the account's own server addresses)
+    and a public one: the checks refuse any other, so a request for it could never pass."""
     normalised = ipaddress.ip_address(value.strip()).compressed
+    if not is_public_ip(normalised):
+        raise forms.ValidationError(
+            _(
+                "%(ip)s is not a public Internet address, so the checks cannot test it and port 25 would"
+                " not help it. Use the public IP of the server that sends."
+            ),
+            params={"ip": normalised},
+        )
     if normalised not in {ipaddress.ip_address(ip).compressed for ip in addresses}:
         raise forms.ValidationError(
             _("%(ip)s is not an address of one of your servers. Use the public IP of the server that sends."),
@@ -119,8 +129,10 @@ class UnblockRequestForm(SingleLineFormMixin, forms.ModelForm):
         self.fields["email_template"].validators.append(field_validators.validate_template_size)
         self.fields["company_website"].validators.append(field_validators.validate_public_url)
         self.fields["unsubscribe_url"].validators.append(field_validators.validate_public_url)
-        self.addresses = active_addresses(account)
-        # Only the account's own addresses can be picked: the form never offers one the checks refuse.
+        registered = active_addresses(account)
+        # Only the account's own public addresses can be picked: the form never offers one the checks refuse.
+        self.addresses = [ip for ip in registered if is_public_ip(ip)]
+        self.not_public = [ip for ip in registered if ip not in self.addresses]
         self.fields["mail_server_ip"].widget = forms.Select(
             choices=[("", _("Pick the address that sends")), *((ip, ip) for ip in self.addresses)]
         )

@@ -92,7 +92,7 @@ def check_zone(loopback_dns):
 @pytest.fixture
 def checks_env(settings, check_zone):
     """Checks may reach loopback, answer quickly, and consult the loopback blocklists."""
-    settings.PORTAL_CHECK_ALLOW_NETWORKS = ["127.0.0.0/8"]
+    settings.PORTAL_CHECK_ALLOW_NETWORKS = [*settings.PORTAL_CHECK_ALLOW_NETWORKS, "127.0.0.0/8"]
     settings.PORTAL_DNS_TIMEOUT = 1.0
     settings.PORTAL_DNSBL_ZONES = ["zen.spamhaus.org", "bl.spamcop.net"]
     settings.PORTAL_DOMAIN_BLOCKLIST_ZONES = ["dbl.spamhaus.org", "multi.uribl.com"]

@@ -52,6 +52,8 @@ noaddress.example.com.  60 IN TXT   "v=spf1 -all"
 PASSWORD = "correct horse battery staple"
 CUSTOMER_IPS = ["198.51.100.7", "2001:db8::7"]
 OTHER_IPS = ["198.51.100.8"]
+# The documentation ranges (RFC 5737, 3849), which the tests use as customers' public addresses.
+TEST_CUSTOMER_NETWORKS = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"]
 
 
 @pytest.fixture(scope="session")
@@ -109,7 +111,13 @@ def make_customer(email: str, account_name: str, server_id: str, ips: list[str])
 
 
 @pytest.fixture
-def customer(db) -> User:
+def customer_networks_allowed(settings) -> None:
+    """The test customers' documentation addresses pass as public only because the tests allow them."""
+    settings.PORTAL_CHECK_ALLOW_NETWORKS = [*settings.PORTAL_CHECK_ALLOW_NETWORKS, *TEST_CUSTOMER_NETWORKS]
+
+
+@pytest.fixture
+def customer(db, customer_networks_allowed) -> User:
     return make_customer("alice@acme.test", "Acme", "vm-acme-1", CUSTOMER_IPS)
 
 
@@ -119,7 +127,7 @@ def account(customer):
 
 
 @pytest.fixture
-def other_customer(db) -> User:
+def other_customer(db, customer_networks_allowed) -> User:
     return make_customer("bob@globex.test", "Globex", "vm-globex-1", OTHER_IPS)
 
 

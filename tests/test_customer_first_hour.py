@@ -67,7 +67,7 @@ def test_check_details_are_words_not_json(customer_client, account, customer):
     assert "&quot;identity_verified&quot;" not in page
 
 
-def test_an_account_without_servers_is_told_how_servers_get_listed(client, db, settings):
+def test_an_account_without_servers_is_told_how_servers_get_listed(client, db, settings, customer_networks_allowed):
     settings.PORTAL_SERVERS_URL = "https://panel.provider.example/servers"
     user = register_customer("new@startup.test", PASSWORD, "Startup")
     client.force_login(user)

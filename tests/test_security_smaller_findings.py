@@ -46,7 +46,7 @@ def test_the_platform_api_refuses_addresses_that_are_not_public(platform, accoun
     response = platform.put("/api/v1/platform/servers/vm-9/", body, format="json")
 
     assert response.status_code == 400
-    assert "Not public addresses" in response.json()["addresses"][0]
+    assert "Not public Internet addresses" in response.json()["addresses"][0]
     assert not Server.objects.filter(external_id="vm-9").exists()
 
 

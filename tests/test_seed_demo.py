@@ -31,3 +31,21 @@ def test_refused_when_debug_is_off(db, settings):
     with pytest.raises(CommandError, match="--force"):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("allowed", "offered", "note"),
+    [
+        ([], False, "which the checks refuse, so the\n  request form does not offer them"),
+        (["203.0.113.0/24", "2001:db8::/32"], True, "the request form offers them and the checks try them"),
+    ],
+)
+def test_the_demo_says_whether_its_server_can_be_picked(client, db, settings, capsys, allowed, offered, note):
+    """scripts/run allows the demo's documentation addresses; elsewhere the demo says they are refused."""
+    settings.DEBUG, settings.PORTAL_CHECK_ALLOW_NETWORKS = True, allowed
+    call_command("seed_demo")
+    assert note in capsys.readouterr().out
+    client.force_login(User.objects.get(email=CUSTOMER_EMAIL))
+    page = client.get(reverse("request_new")).content.decode()
+    assert ('<option value="203.0.113.10">' in page) is offered
+    assert ('data-testid="no-servers"' in page) is not offered

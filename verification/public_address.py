@@ -8,18 +8,14 @@ DNS answer cannot point them somewhere else.
 import ipaddress
 import re
 import socket
-from functools import lru_cache
 
 import dns.exception
 import dns.resolver
-from django.conf import settings
 
+# The rule itself lives in accounts, so that the platform API and the request form share it.
+from accounts.public_ip import IPAddress, is_public_ip
 from verification.dns_resolver import make_resolver
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
 # Legacy IPv4 spellings that the C library still accepts: 2130706433, 0x7f000001, 0177.1, 127.1.
 _LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.IGNORECASE)
 
@@ -39,41 +35,6 @@ class UnresolvableHost(ValueError):
 
 class ResolverUnavailable(RuntimeError):
     """The resolver did not answer: nothing can be concluded about the host."""
-
-
-@lru_cache(maxsize=8)
-def _allowed(spec: tuple[str, ...]) -> tuple[IPNetwork, ...]:
-    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in spec if cidr.strip())
-
-
-def allowed_networks() -> tuple[IPNetwork, ...]:
-    """Non-public networks an operator (or a test) has explicitly allowed."""
-    return _allowed(tuple(settings.PORTAL_CHECK_ALLOW_NETWORKS))
-
-
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if ip.ipv4_mapped:
-        return ip.ipv4_mapped
-    if ip.sixtofour:
-        return ip.sixtofour
-    if ip.teredo:
-        return ip.teredo[1]
-    if ip in NAT64_PREFIX:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if int(ip) >> 32 == 0:  # IPv4-compatible ::a.b.c.d (deprecated, still routable by some stacks)
-        return ipaddress.IPv4Address(int(ip))
-    return None
-
-
-def is_public_ip(ip: IPAddress) -> bool:
-    """True when `ip` (and any IPv4 address embedded in it) is globally routable unicast."""
-    if any(ip in net for net in allowed_networks() if net.version == ip.version):
-        return True
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = _embedded_ipv4(ip)
-        if embedded is not None and not is_public_ip(embedded):
-            return False
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
 
 
 def ip_literal(host: str) -> IPAddress | None:

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from accounts import two_factor
 from accounts.models import Account, Membership, User
+from accounts.public_ip import is_public_ip
 from accounts.services import record_server, register_customer
 from accounts.staff_groups import SUPPORT_REVIEWER, ensure_staff_groups
 
@@ -16,6 +17,8 @@ DEMO_PASSWORD = "port25-demo-password"  # noqa: S105 - printed on purpose, refus
 # The demo staff's authenticator key (base32), printed too: add it to an app, or compute a code with
 # `oathtool --totp -b KEY`. Refused outside DEBUG like the password.
 DEMO_TOTP_SECRET = "PORT25DEMOSTAFFTOTPKEY2FAREVIEWS"  # noqa: S105 - published on purpose
+# Documentation addresses (RFC 5737, 3849): never someone else's server, but no check can reach them.
+DEMO_SERVER_IPS = ["203.0.113.10", "2001:db8::10"]
 
 
 class Command(BaseCommand):
@@ -33,7 +36,7 @@ class Command(BaseCommand):
         if not User.objects.filter(email=CUSTOMER_EMAIL).exists():
             register_customer(CUSTOMER_EMAIL, DEMO_PASSWORD, "Demo Hosting Ltd")
         account: Account = Membership.objects.get(user__email=CUSTOMER_EMAIL).account
-        record_server(account, "demo-vm-1", "mail.demo-hosting.example.net", ["203.0.113.10", "2001:db8::10"])
+        record_server(account, "demo-vm-1", "mail.demo-hosting.example.net", DEMO_SERVER_IPS)
 
         reviewer = User.objects.filter(email=REVIEWER_EMAIL).first() or User.objects.create_user(
             REVIEWER_EMAIL, DEMO_PASSWORD, is_staff=True
@@ -52,6 +55,22 @@ class Command(BaseCommand):
             + f"\n  admin     {ADMIN_EMAIL}      (admin: /admin/, superuser)"
             + f"\nStaff then give a code from an authenticator app set up with the key {DEMO_TOTP_SECRET}"
             + f"\n  (or: oathtool --totp -b {DEMO_TOTP_SECRET})."
-            + "\nThe demo server's addresses (203.0.113.10, 2001:db8::10) are documentation addresses: the"
-            + "\n  checks cannot reach them and say so; record a server with a public address to see them pass."
+            + "\n"
+            + demo_server_note()
         )
+
+
+def demo_server_note() -> str:
+    """What the demo customer can do with the demo server's addresses, under this PORTAL_CHECK_ALLOW_NETWORKS."""
+    ips = ", ".join(DEMO_SERVER_IPS)
+    if all(is_public_ip(ip) for ip in DEMO_SERVER_IPS):
+        return (
+            f"The demo server's addresses ({ips}) are documentation addresses, allowed by"
+            "\n  PORTAL_CHECK_ALLOW_NETWORKS: the request form offers them and the checks try them, but no server"
+            "\n  answers there, so the relay check says so. Record a server with a public address to see checks pass."
+        )
+    return (
+        f"The demo server's addresses ({ips}) are documentation addresses, which the checks refuse, so the"
+        "\n  request form does not offer them. Allow them with PORTAL_CHECK_ALLOW_NETWORKS=203.0.113.0/24,2001:db8::/32"
+        "\n  (scripts/run does), or record a server with a public address."
+    )
