@@ -1,15 +1,21 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, CustomerToken, Membership, PlatformToken, Server, ServerAddress, User
-from portal.single_line import SingleLineModelForm
+from portal.single_line import SingleLineFormMixin, SingleLineModelForm
+
+
+class StaffUserChangeForm(SingleLineFormMixin, UserChangeForm):
+    """The user's page in the admin: names and e-mail on one line, like every other single-line field."""
 
 
 @admin.register(User)
 class EmailUserAdmin(UserAdmin):
+    form = StaffUserChangeForm
     ordering = ["email"]
     list_display = ["email", "is_staff", "is_active", "date_joined"]
     search_fields = ["email", "first_name", "last_name"]

@@ -1,18 +1,21 @@
-"""Forms behind the reviewer's buttons; each carries the status the reviewer saw."""
+"""Forms behind the reviewer's buttons; each carries the status the reviewer saw.
+
+Their single-line fields refuse control characters like every other form's (portal.single_line)."""
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from portal.single_line import SingleLineFormMixin
 from requests_app.models import ReasonTemplate, Status
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(SingleLineFormMixin, forms.Form):
     expected_status = forms.ChoiceField(choices=Status.choices, widget=forms.HiddenInput)
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(SingleLineFormMixin, forms.Form):
     """An action with nothing to fill in: the page itself is the confirmation."""
 
 
@@ -41,7 +44,7 @@ class AskForm(ReviewForm):
     question = forms.CharField(label=_("Question for the customer"), widget=forms.Textarea, max_length=5000)
 
 
-class ReverseForm(forms.Form):
+class ReverseForm(SingleLineFormMixin, forms.Form):
     reason = forms.CharField(
         label=_("Why the automatic approval is reversed (shown to the customer)"), widget=forms.Textarea
     )
@@ -58,7 +61,7 @@ def reviewers() -> QuerySet:
     return get_user_model().objects.filter(Q(is_superuser=True) | perm, is_active=True, is_staff=True).distinct()
 
 
-class AssignForm(forms.Form):
+class AssignForm(SingleLineFormMixin, forms.Form):
     assignee = forms.ModelChoiceField(label=_("Assign to"), queryset=None, required=False)
 
     def __init__(self, *args, **kwargs) -> None:

@@ -3,12 +3,14 @@ the Subject of abuse mails). Every single-line field now refuses control charact
 the web forms, the customer API, the platform API and the admin. Multi-line fields keep their line breaks."""
 
 import pytest
+from django import forms
 from django.test import Client
 from django.urls import reverse
 
 from abuse.models import RejectedReport
 from accounts.models import Account, PlatformToken, Server, User
 from portal.single_line import as_single_line
+from requests_app import review_forms
 from requests_app.models import UnblockRequest
 from tests.abuse_samples import report_json, reporter_with_token
 from tests.conftest import PASSWORD, answers
@@ -100,3 +102,43 @@ def test_the_reporter_api_refuses_them_and_keeps_the_report_raw(db):
     assert response.status_code == 400
     assert MESSAGE in response.content.decode()
     assert b"X-Injected" in bytes(RejectedReport.objects.get().raw)
+
+
+def test_the_admin_refuses_a_staff_name_with_a_line_break(django_user_model):
+    root = django_user_model.objects.create_superuser("root@provider.test", "pw-not-used")
+    staff = Client()
+    staff.force_login(root)
+    url = reverse("admin:accounts_user_change", args=[root.pk])
+    form = staff.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() not in (None, False)}
+    data.update({"first_name": "Ann\nBcc: x@example.org", "last_name": "Sm\x85ith"})
+
+    response = staff.post(url, data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert MESSAGE in errors["first_name"][0] and MESSAGE in errors["last_name"][0]
+    root.refresh_from_db()
+    assert (root.first_name, root.last_name) == ("", "")
+
+
+@pytest.mark.parametrize(
+    "form_class",
+    [
+        review_forms.ReviewForm,
+        review_forms.ConfirmForm,
+        review_forms.ApproveForm,
+        review_forms.RejectForm,
+        review_forms.AskForm,
+        review_forms.ReverseForm,
+        review_forms.WithdrawForm,
+        review_forms.AssignForm,
+    ],
+)
+def test_a_single_line_field_of_any_review_form_refuses_them(db, form_class):
+    """Today's review texts are multi-line (a Textarea); a single-line field added later refuses them too."""
+    with_subject = type("WithSubject", (form_class,), {"subject": forms.CharField()})
+
+    form = with_subject(data={"subject": "Re: spam\r\nBcc: x@example.org"})
+
+    assert not form.is_valid() and MESSAGE in form.errors["subject"][0]
