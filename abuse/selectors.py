@@ -1,10 +1,11 @@
 """Reads for the customer page, the admin and the periodic sweep."""
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet
 
-from abuse.models import AbuseEvent, AbuseReport, PolicyDecision, PolicyOutcome, Revocation
+from abuse.models import AbuseEvent, AbuseReport, EventKind, PolicyDecision, PolicyOutcome, Revocation
 from abuse.redaction import customer_view
 from accounts.models import Account
 
@@ -34,3 +35,48 @@ def evidence_for_customer(decision: PolicyDecision) -> list[dict]:
 
 def timeline(account: Account) -> QuerySet[AbuseEvent]:
     return AbuseEvent.objects.filter(account=account).select_related("actor")
+
+
+# What the traffic policy flags an account with, beside the report policy's warnings.
+TRAFFIC_FLAGS = (EventKind.OVER_DECLARED, EventKind.TRAFFIC_BLOCKED, EventKind.TOLD_BLOCKED_TRIES)
+
+
+@dataclass
+class FlaggedAccount:
+    account: Account
+    last_flagged: datetime
+    unseen_warnings: int = 0
+    traffic: dict[str, int] = field(default_factory=dict)  # event kind's label -> how many
+
+
+def flagged_accounts(*, traffic_since: datetime) -> list[FlaggedAccount]:
+    """The accounts with something for the abuse desk: a warning it has not marked as seen (of any
+    age), or a traffic flag from `traffic_since`; most recently flagged first."""
+    found: dict[int, FlaggedAccount] = {}
+    accounts: dict[int, Account] = {}
+
+    def entry(account_id: int, at: datetime) -> FlaggedAccount:
+        if account_id not in found:
+            found[account_id] = FlaggedAccount(accounts[account_id], at)
+        found[account_id].last_flagged = max(found[account_id].last_flagged, at)
+        return found[account_id]
+
+    warnings = (
+        PolicyDecision.objects.filter(outcome=PolicyOutcome.WARN, acknowledged_at__isnull=True)
+        .order_by()
+        .values("account")
+        .annotate(n=Count("id"), last=Max("decided_at"))
+    )
+    traffic = (
+        AbuseEvent.objects.filter(kind__in=TRAFFIC_FLAGS, at__gte=traffic_since)
+        .order_by()
+        .values("account", "kind")
+        .annotate(n=Count("id"), last=Max("at"))
+    )
+    warnings, traffic = list(warnings), list(traffic)
+    accounts.update(Account.objects.in_bulk({row["account"] for row in warnings + traffic}))
+    for row in warnings:
+        entry(row["account"], row["last"]).unseen_warnings = row["n"]
+    for row in traffic:
+        entry(row["account"], row["last"]).traffic[EventKind(row["kind"]).label] = row["n"]
+    return sorted(found.values(), key=lambda flagged: flagged.last_flagged, reverse=True)

@@ -1,23 +1,19 @@
 """Staff views of the egress state. Nothing here edits a row: decisions go through set_desired_state."""
 
-from datetime import timedelta
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from egress import outbox
 from egress.forms import DecisionForm
 from egress.models import AccountEgress, ChangeStatus, EgressChange, EgressSource, EgressTarget
-from egress.selectors import OPEN, decisions, open_changes, over_rate_events
+from egress.selectors import OPEN, decisions, open_changes
 from egress.services import ReopenRefused, set_desired_state
-from egress.traffic_chart import traffic_chart
+from egress.traffic_review import traffic_panel
 from portal.read_only_admin import ReadOnlyAdmin, html_table
 
 DECIDE_PERMISSION = "egress.decide_accountegress"
@@ -39,7 +35,6 @@ class AccountEgressAdmin(ReadOnlyAdmin):
         "returns_to",
         "expected_daily_volume",
         "traffic",
-        "over_rate_events",
         "history",
         "owed_changes",
     ]
@@ -82,20 +77,7 @@ class AccountEgressAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("port-25 traffic, 30 days"))
     def traffic(self, obj: AccountEgress) -> str:
-        chart = traffic_chart(obj.account, 30)
-        if not chart.series:
-            return _("Nothing counted.")
-        headers = [_("day (UTC)"), *chart.series, _("port 25")]
-        rows = [(day, *counts, _("closed") if closed else "—") for day, counts, closed in chart.rows() if any(counts)]
-        return format_html("{}<ul>{}</ul>{}", chart.svg(), chart.legend(), html_table(headers, rows))
-
-    @admin.display(description=_("over-rate events, 30 days"))
-    def over_rate_events(self, obj: AccountEgress) -> str:
-        rows = [
-            (e.observed_at, e.ip, e.target, e.connections)
-            for e in over_rate_events(obj.account, since=timezone.now() - timedelta(days=30))
-        ]
-        return html_table([_("when"), _("address"), _("target"), _("connections that minute")], rows)
+        return traffic_panel(obj.account)
 
     @admin.display(description=_("changes not applied yet"))
     def owed_changes(self, obj: AccountEgress) -> str:

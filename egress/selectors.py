@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Account, ServerAddress
@@ -192,6 +192,24 @@ def daily_connections(account: Account, *, since: date) -> dict[str, dict[date, 
     for row in rows:
         series.setdefault(row["ip"], {})[row["start"].astimezone(UTC).date()] = row["connections"]
     return series
+
+
+def traffic_per_address(account: Account, *, since: date) -> list[dict]:
+    """The account's tcp/25 figures per address from `since` (UTC days, targets summed), busiest first."""
+    start = datetime.combine(since, time.min, tzinfo=UTC)
+    days = TrafficCount.objects.filter(account=account, size=BucketSize.DAY, start__gte=start)
+    return list(
+        days.values("ip")
+        .annotate(
+            connections=Sum("connections"), blocked=Sum("blocked"), over_rate=Sum("over_rate"), last_day=Max("start")
+        )
+        .order_by("-connections", "ip")
+    )
+
+
+def traffic_decisions(account: Account, *, since: datetime) -> QuerySet[EgressDecision]:
+    """The account's port-25 decisions taken because of its traffic from `since`, newest first."""
+    return decisions(account).filter(source=EgressSource.TRAFFIC, decided_at__gte=since).order_by("-decided_at")
 
 
 def blocks_since(account: Account, since: datetime) -> list[EgressDecision]:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.staff_groups import REVIEW_PERMISSION
+from egress.traffic_review import traffic_panel
 from portal.display_time import duration
 from portal.read_only_admin import ReadOnlyAdmin
 from requests_app import review, review_pages
@@ -167,6 +168,7 @@ class UnblockRequestAdmin(admin.ModelAdmin):
             "actions_open": review_pages.offered_actions(unblock_request),
             "four_eyes": review.needs_four_eyes(unblock_request),
             "missing_verifications": unblock_request.account.missing_verifications(),
+            "traffic": traffic_panel(unblock_request.account),
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, context)

@@ -1,11 +1,16 @@
 """The policy's decisions, the revocations and their way back, and the append-only abuse timeline."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -14,7 +19,7 @@ from abuse import desk, revocations
 from abuse.admin.base import form_page
 from abuse.forms import NoteForm
 from abuse.models import AbuseEvent, PolicyDecision, Revocation
-from abuse.selectors import timeline
+from abuse.selectors import flagged_accounts, timeline
 from portal.read_only_admin import ReadOnlyAdmin, html_table
 
 
@@ -49,6 +54,7 @@ class FlaggedFilter(admin.SimpleListFilter):
 class PolicyDecisionAdmin(ReadOnlyAdmin):
     list_display = ["decided_at", "account", "outcome", "rule", "acknowledged_at"]
     list_filter = ["outcome", FlaggedFilter]
+    change_list_template = "abuse/admin/change_list_with_flagged.html"
     list_select_related = ["account"]
     search_fields = ["account__name", "rule"]
     fields = ["account", "outcome", "rule", "decided_at", "acknowledged_at", "acknowledged_by", "report_list"]
@@ -171,3 +177,22 @@ class AbuseEventAdmin(ReadOnlyAdmin):
     list_select_related = ["account", "actor"]
     search_fields = ["account__name", "message", "actor__email"]
     date_hierarchy = "at"
+    change_list_template = "abuse/admin/change_list_with_flagged.html"
+
+    def get_urls(self) -> list:
+        flagged = self.admin_site.admin_view(self.flagged_view)
+        return [path("flagged/", flagged, name="abuse_flagged_accounts"), *super().get_urls()]
+
+    def flagged_view(self, request: HttpRequest) -> HttpResponse:
+        """The abuse desk's list of flagged accounts: unseen warnings, and traffic flags of the last days."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        days = settings.PORTAL_TRAFFIC_REPEAT_DAYS
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Flagged accounts"),
+            "days": days,
+            "flagged": flagged_accounts(traffic_since=timezone.now() - timedelta(days=days)),
+        }
+        return TemplateResponse(request, "abuse/admin/flagged_accounts.html", context)
