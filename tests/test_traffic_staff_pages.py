@@ -14,9 +14,9 @@ from django.urls import reverse
 from abuse import desk
 from abuse.models import AbuseEvent, EventKind, PolicyDecision, PolicyOutcome
 from egress.adapters.simulated import simulate_connections
-from egress.models import EgressState
+from egress.models import EgressState, TrafficEvent
 from egress.tasks import collect_traffic
-from tests.conftest import CUSTOMER_IPS
+from tests.conftest import CUSTOMER_IPS, OTHER_IPS
 from tests.egress_support import decide, eager_tasks
 from tests.review_fixtures import abuse_desk, awaiting, reviewer, staff_in
 
@@ -49,6 +49,7 @@ def burst(clock, settings, account, customer, decide, django_capture_on_commit_c
     clock.shift(timedelta(days=1))
     simulate_connections("edge", CUSTOMER_IPS[0], 400, over_rate=True)
     collect()
+    simulate_connections("edge", CUSTOMER_IPS[0], 0, over_rate=False)  # the kernel's over-rate entry timed out
     clock.move_to(TODAY)
     return request
 
@@ -63,7 +64,13 @@ def panel_of(page: str) -> str:
     return page.split('data-testid="traffic-panel"', 1)[1]
 
 
-def test_the_reviewer_sees_the_chart_the_addresses_and_the_events_on_the_request_page(burst, client, reviewer):
+def test_the_reviewer_sees_the_chart_the_addresses_and_the_events_on_the_request_page(
+    burst, client, reviewer, other_customer
+):
+    simulate_connections("edge", OTHER_IPS[0], 77, over_rate=True)
+    with eager_tasks():
+        collect_traffic.delay()
+    assert TrafficEvent.objects.filter(ip=OTHER_IPS[0], account=other_customer.membership.account).exists()
     client.force_login(reviewer)
     panel = panel_of(review_page(client, burst))
 
@@ -75,6 +82,7 @@ def test_the_reviewer_sees_the_chart_the_addresses_and_the_events_on_the_request
     assert f"<tr><td>{CUSTOMER_IPS[1]}</td><td>12</td><td>0</td><td>0</td><td>2026-03-08</td></tr>" in panel
     assert "Over the rate" in panel and f"{CUSTOMER_IPS[0]} opened 400 new connections in a minute" in panel
     assert "Port 25 blocked until 2026-03-09 13:00 UTC" in panel
+    assert OTHER_IPS[0] not in panel, "only the request's account"
 
 
 def test_the_accounts_egress_page_shows_the_same_panel(burst, client, abuse_desk):
