@@ -112,9 +112,9 @@ def test_an_approval_stands_and_opens_port_25_while_mail_fails_and_the_mail_foll
         assert opened is True
         request.refresh_from_db()
         assert request.status == Status.APPROVED
-        seconds = wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, worker)
+        wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, worker)
         wait_for(lambda: retried(worker), 60, worker)
-        assert mailbox.received == [], f"opened in {seconds:.1f} s; nothing delivered while the server fails"
+        assert mailbox.received == [], "nothing delivered while the server fails"
         mailbox.refusal = None
 
     with smtp_on(smtp_port, mailbox):  # the server is back (or there at last)
@@ -156,10 +156,10 @@ def test_an_account_name_with_cr_lf_stalls_no_other_account_in_the_same_batch(wo
         backlog.match_and_weigh()  # one batch: both accounts decided in one transaction
 
         assert Revocation.objects.filter(account__in=[acme, globex]).count() == 2
-        seconds = wait_for(lambda: allowed() == set(), 30, worker)
+        # Within 30 s while the sweep is an hour away: both closed by the after-commit dispatch.
+        wait_for(lambda: allowed() == set(), 30, worker)
         wait_for(lambda: len(mailbox.received) == 2, 60, worker)
 
-    assert seconds < 30, "both closed by the after-commit dispatch, not by a sweep (an hour away here)"
     assert sorted(m["To"] for m in mailbox.received) == ["alice@acme.test", "bob@globex.test"]
     assert all("\n" not in m["Subject"] and "\r" not in m["Subject"] for m in mailbox.received)
     assert not any(m["Bcc"] for m in mailbox.received)
