@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.loopback_django import setup_django  # noqa: E402
 from tests.dns_server import LoopbackDNS  # noqa: E402  (needs no Django)
 
 
@@ -33,22 +34,12 @@ def main() -> None:
 
     dns = LoopbackDNS().start()
     workdir = Path(tempfile.mkdtemp(prefix="bench-checks-"))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "PORTAL_SECRET_KEY": os.environ.get("PORTAL_SECRET_KEY", "bench-only-secret"),
-            "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-            "PORTAL_BROKER_URL": "memory://",
-            "PORTAL_LOG_LEVEL": "WARNING",
-            "PORTAL_DNS_NAMESERVERS": dns.nameserver,
-            "PORTAL_CHECK_ALLOW_NETWORKS": "127.0.0.0/8",
-            "PORTAL_DNSBL_ZONES": "zen.spamhaus.org,bl.spamcop.net",
-            "PORTAL_DOMAIN_BLOCKLIST_ZONES": "dbl.spamhaus.org,multi.uribl.com",
-        }
+    setup_django(
+        workdir,
+        dns.nameserver,
+        PORTAL_DNSBL_ZONES="zen.spamhaus.org,bl.spamcop.net",
+        PORTAL_DOMAIN_BLOCKLIST_ZONES="dbl.spamhaus.org,multi.uribl.com",
     )
-    import django
-
-    django.setup()
     from django.conf import settings
     from django.core.cache import cache
     from django.core.management import call_command

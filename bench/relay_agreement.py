@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.loopback_django import setup_django  # noqa: E402
 from tests.dns_server import LoopbackDNS  # noqa: E402  (needs no Django)
 
 
@@ -30,20 +31,7 @@ def main() -> None:
     dns = LoopbackDNS().start()
     workdir = Path(tempfile.mkdtemp(prefix="bench-relay-"))
     os.environ.setdefault("PORTAL_TEST_EXIM_DIR", str(ROOT / "var" / "exim4-daemon-light"))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "PORTAL_SECRET_KEY": os.environ.get("PORTAL_SECRET_KEY", "bench-only-secret"),
-            "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-            "PORTAL_BROKER_URL": "memory://",
-            "PORTAL_LOG_LEVEL": "WARNING",
-            "PORTAL_DNS_NAMESERVERS": dns.nameserver,
-            "PORTAL_CHECK_ALLOW_NETWORKS": "127.0.0.0/8",
-        }
-    )
-    import django
-
-    django.setup()
+    setup_django(workdir, dns.nameserver)
     from django.conf import settings
 
     from tests.check_fixtures import make_certificate
