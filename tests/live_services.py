@@ -76,6 +76,11 @@ def wait_for(condition: Callable[[], object], seconds: float, explain: Callable[
         time.sleep(step)
 
 
+def log_tail(log: Path, chars: int = 4000) -> Callable[[], str]:
+    """What `wait_for` shows when it gives up: the end of a process's log."""
+    return lambda: log.read_text(errors="replace")[-chars:]
+
+
 def port_open(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):

@@ -7,8 +7,7 @@ import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from egress.models import EgressSource, EgressState, SimulatedAllowance
 from egress.services import set_desired_state
 from tests.abuse_samples import report_json, reporter_with_token
 from tests.conftest import CUSTOMER_IPS, make_customer
+from tests.live_services import log_tail, wait_for
 from tests.loopback import free_port
 from tests.parts import first_missing, missing, need_postgres, need_redis
 from tests.review_fixtures import staff_in
@@ -39,15 +39,6 @@ pytestmark = [
 ]
 
 
-def wait_for(condition: Callable[[], bool], seconds: float, log: Path) -> None:
-    """Poll until `condition` holds; fail with the worker's log after `seconds`."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > seconds:
-            pytest.fail(f"gave up after {seconds} s\n{log.read_text(errors='replace')[-4000:]}")
-        time.sleep(0.05)
-
-
 @contextmanager
 def celery_worker(log: Path, env: dict[str, str], *options: str) -> Iterator[Path]:
     """`celery -A portal worker` (and these options) in a session of its own, its output in `log`."""
@@ -58,7 +49,7 @@ def celery_worker(log: Path, env: dict[str, str], *options: str) -> Iterator[Pat
             argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        wait_for(lambda: b" ready." in log.read_bytes(), 30, log)
+        wait_for(lambda: b" ready." in log.read_bytes(), 30, log_tail(log))
         yield log
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -101,23 +92,23 @@ def allowed() -> set[str]:
 def test_complaints_revoke_on_the_firewall_within_seconds_and_reinstatement_reopens(worker, django_user_model):
     account = make_customer("spam@acme.test", "Acme", "vm-acme-1", CUSTOMER_IPS).membership.account
     set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="Request #1 approved.")
-    wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, worker)
+    wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, log_tail(worker))
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {reporter_with_token()[1]}")
 
     for number in (1, 2):
         assert api.post("/api/v1/abuse/reports/", report_json(number=number), format="json").status_code == 202
-    wait_for(lambda: PolicyDecision.objects.filter(outcome=PolicyOutcome.WARN).exists(), 30, worker)
+    wait_for(lambda: PolicyDecision.objects.filter(outcome=PolicyOutcome.WARN).exists(), 30, log_tail(worker))
     assert allowed() == set(CUSTOMER_IPS), "two complaints only warn"
 
     assert api.post("/api/v1/abuse/reports/", report_json(number=3), format="json").status_code == 202
-    wait_for(lambda: not allowed(), 30, worker)  # how fast: bench/revoke.py
+    wait_for(lambda: not allowed(), 30, log_tail(worker))  # how fast: bench/revoke.py
 
     revocation = Revocation.objects.get()
     assert revocation.decision.reports.count() == 3
     desk = staff_in(django_user_model, "desk@provider.test", "Abuse desk")
     reinstate(revocation, desk, "The customer removed the compromised WordPress plugin.")
-    wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, worker)
+    wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, log_tail(worker))
 
 
 def test_a_burst_is_taken_in_by_a_few_tasks_and_every_report_matched(worker, settings):
@@ -136,8 +127,8 @@ def test_a_burst_is_taken_in_by_a_few_tasks_and_every_report_matched(worker, set
     for number in range(burst):
         body = report_json(ip=f"203.0.113.{10 + number % 3}", number=number)
         assert api.post("/api/v1/abuse/reports/", body, format="json").status_code == 202
-    wait_for(lambda: not AbuseReport.objects.waiting().exists(), 30, worker)
-    wait_for(lambda: take_in_tasks(worker, "received") == take_in_tasks(worker, "succeeded"), 30, worker)
+    wait_for(lambda: not AbuseReport.objects.waiting().exists(), 30, log_tail(worker))
+    wait_for(lambda: take_in_tasks(worker, "received") == take_in_tasks(worker, "succeeded"), 30, log_tail(worker))
 
     assert [AbuseReport.objects.filter(account=a).count() for a in accounts] == [10, 10, 10]
     assert PolicyDecision.objects.count() == 3, "each account is flagged once (its port is not open)"
@@ -162,7 +153,7 @@ def test_a_report_received_while_the_broker_is_down_is_taken_in_by_the_sweep(wor
     account = make_customer("trap@acme.test", "Acme", "vm-acme-1", CUSTOMER_IPS).membership.account
     ServerAddress.objects.update(assigned_at=timezone.now() - timedelta(days=1))
     set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="Request #1 approved.")
-    wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, worker)
+    wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, log_tail(worker))
     broker = f"redis://127.0.0.1:{free_port()}/0"  # nobody listens there: the web process's broker is down
 
     result = subprocess.run(
@@ -177,5 +168,5 @@ def test_a_report_received_while_the_broker_is_down_is_taken_in_by_the_sweep(wor
 
     assert result.returncode == 0, result.stderr
     assert "broker unavailable" in result.stderr
-    wait_for(lambda: not allowed(), 30, worker)  # the worker's sweep took it in, a second later
+    wait_for(lambda: not allowed(), 30, log_tail(worker))  # the worker's sweep took it in, a second later
     assert AbuseReport.objects.get().account == account

@@ -9,8 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,6 +19,7 @@ from egress.models import ChangeStatus, EgressChange, EgressSource, EgressState,
 from egress.services import set_desired_state
 from tests.conftest import CUSTOMER_IPS, make_customer
 from tests.egress_support import API_TOKEN, FakeNetworkAPI
+from tests.live_services import wait_for
 from tests.loopback import free_port
 from tests.parts import first_missing, missing, need_postgres, need_redis
 
@@ -94,14 +93,6 @@ def workers(transactional_db, tmp_path):
     yield start
     for worker in started:
         worker.stop()
-
-
-def wait_for(condition: Callable[[], bool], seconds: float, explain: Callable[[], str] = str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {seconds} s\n{explain()}")
-        time.sleep(0.1)
 
 
 @pytest.fixture

@@ -28,10 +28,11 @@ from requests_app import review
 from requests_app.models import Status
 from tests.abuse_samples import backdate_addresses
 from tests.conftest import CUSTOMER_IPS, OTHER_IPS, make_customer
+from tests.live_services import log_tail, wait_for
 from tests.loopback import free_port
 from tests.parts import first_missing, missing, need_postgres, need_redis
 from tests.review_fixtures import awaiting
-from tests.test_abuse_worker import allowed, celery_worker, wait_for, worker_env
+from tests.test_abuse_worker import allowed, celery_worker, worker_env
 
 pytestmark = [
     missing(first_missing(need_redis(), need_postgres("a database the worker shares"))),
@@ -112,13 +113,13 @@ def test_an_approval_stands_and_opens_port_25_while_mail_fails_and_the_mail_foll
         assert opened is True
         request.refresh_from_db()
         assert request.status == Status.APPROVED
-        wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, worker)
-        wait_for(lambda: retried(worker), 60, worker)
+        wait_for(lambda: allowed() == set(CUSTOMER_IPS), 30, log_tail(worker))
+        wait_for(lambda: retried(worker), 60, log_tail(worker))
         assert mailbox.received == [], "nothing delivered while the server fails"
         mailbox.refusal = None
 
     with smtp_on(smtp_port, mailbox):  # the server is back (or there at last)
-        wait_for(lambda: mailbox.received, 60, worker)
+        wait_for(lambda: mailbox.received, 60, log_tail(worker))
     [message] = mailbox.received
     assert message["To"] == "alice@acme.test" and "Port 25 is open" in message["Subject"]
 
@@ -147,7 +148,7 @@ def test_an_account_name_with_cr_lf_stalls_no_other_account_in_the_same_batch(wo
     for account in (acme, globex):
         backdate_addresses(account, timezone.now() - timedelta(days=30))
         set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="approved")
-    wait_for(lambda: allowed() == {*CUSTOMER_IPS, *OTHER_IPS}, 30, worker)
+    wait_for(lambda: allowed() == {*CUSTOMER_IPS, *OTHER_IPS}, 30, log_tail(worker))
     mailbox = Mailbox()
 
     with smtp_on(smtp_port, mailbox):
@@ -157,8 +158,8 @@ def test_an_account_name_with_cr_lf_stalls_no_other_account_in_the_same_batch(wo
 
         assert Revocation.objects.filter(account__in=[acme, globex]).count() == 2
         # Within 30 s while the sweep is an hour away: both closed by the after-commit dispatch.
-        wait_for(lambda: allowed() == set(), 30, worker)
-        wait_for(lambda: len(mailbox.received) == 2, 60, worker)
+        wait_for(lambda: allowed() == set(), 30, log_tail(worker))
+        wait_for(lambda: len(mailbox.received) == 2, 60, log_tail(worker))
 
     assert sorted(m["To"] for m in mailbox.received) == ["alice@acme.test", "bob@globex.test"]
     assert all("\n" not in m["Subject"] and "\r" not in m["Subject"] for m in mailbox.received)

@@ -15,6 +15,7 @@ from requests_app.check_flow import subject_key
 from requests_app.models import Status, UnblockRequest
 from requests_app.services import submit_request
 from tests.conftest import answers
+from tests.live_services import log_tail, wait_for
 from tests.parts import first_missing, missing, need_postgres, need_redis
 from tests.smtp_servers import LOCAL_DOMAIN, SERVER_NAME, ClosedRelay, smtp_server
 from verification.models import CheckRun, ResultStatus
@@ -73,13 +74,6 @@ def worker(tmp_path, settings, check_zone):
         process.wait()
 
 
-def wait_for(predicate, seconds: float, log: Path) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, log.read_text()[-4000:]
-        time.sleep(0.1)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_submitted_request_is_checked_on_the_worker_and_queued_for_review(settings, account, customer, request):
     with smtp_server(ClosedRelay()) as port:
@@ -95,7 +89,11 @@ def test_a_submitted_request_is_checked_on_the_worker_and_queued_for_review(sett
                 company_website=f"https://www.{LOCAL_DOMAIN}/",
             ),
         )
-        wait_for(lambda: UnblockRequest.objects.get(pk=unblock_request.pk).status == Status.AWAITING_REVIEW, 60, log)
+        wait_for(
+            lambda: UnblockRequest.objects.get(pk=unblock_request.pk).status == Status.AWAITING_REVIEW,
+            60,
+            log_tail(log),
+        )
     run = CheckRun.objects.get(subject=subject_key(unblock_request.pk))
     assert run.is_finished and run.attempts == 1
     results = {r.check_name: r for r in run.results.all()}
