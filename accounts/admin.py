@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
@@ -5,6 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from accounts import two_factor
 from accounts.models import Account, CustomerToken, Membership, PlatformToken, Server, ServerAddress, User
 from portal.single_line import SingleLineFormMixin, SingleLineModelForm
 
@@ -26,6 +28,24 @@ class EmailUserAdmin(UserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    actions = ["issue_two_factor_enrolment"]
+
+    def has_issue_enrolment_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(description=_("Issue a two-factor enrolment link"), permissions=["issue_enrolment"])
+    def issue_two_factor_enrolment(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """A superuser hands the link to the person by another channel; a password alone enrols no app."""
+        hours = settings.PORTAL_TWO_FACTOR_ENROLMENT_HOURS
+        for user in queryset.order_by("email"):
+            if not user.is_staff or two_factor.is_enrolled(user):
+                reason = _("not staff") if not user.is_staff else _("set up already (reset it first)")
+                message = _("No enrolment for %(email)s: %(reason)s.") % {"email": user.email, "reason": reason}
+                self.message_user(request, message, messages.WARNING)
+                continue
+            url = two_factor.enrolment_url(two_factor.issue_enrolment(user))
+            message = _("Enrolment link for %(email)s (valid for %(hours)d h, for one app): %(url)s")
+            self.message_user(request, message % {"email": user.email, "hours": hours, "url": url}, messages.SUCCESS)
 
 
 class MembershipInline(admin.TabularInline):

@@ -1,7 +1,9 @@
 """Two-factor sign-in for staff: a TOTP app and single-use recovery codes (django-otp devices).
 
 A stolen password must not be enough to open port 25 for a spammer: the admin site lets staff in
-only once one of these devices verified a code in the session (portal.admin_site).
+only once one of these devices verified a code in the session (portal.admin_site). Nor may a
+password alone enrol a device: a superuser issues an enrolment link (signed, for one device,
+valid for PORTAL_TWO_FACTOR_ENROLMENT_HOURS), handed to the person by another channel.
 Wrong codes are throttled by django-otp: after n failures the device refuses for 2^(n-1) seconds.
 """
 
@@ -12,8 +14,12 @@ import re
 from dataclasses import dataclass
 
 import segno
+from django.conf import settings
+from django.core import signing
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -25,6 +31,8 @@ RECOVERY_CODES = 10
 APP_DEVICE_NAME = "authenticator app"
 RECOVERY_DEVICE_NAME = "recovery codes"
 _TOTP_CODE = re.compile(r"^\d{6}$")
+_ENROLMENT_SALT = "accounts.two_factor.enrolment"
+ENROLMENT_PARAMETER = "enrolment"
 
 
 class CodeRefused(Exception):
@@ -52,21 +60,43 @@ def secret_of(device: TOTPDevice) -> str:
     return base64.b32encode(device.bin_key).decode()
 
 
-def start_enrolment(user: User) -> Enrolment:
-    """The unconfirmed device the user is setting up (one at a time), with its QR code."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=APP_DEVICE_NAME, confirmed=False)
+def issue_enrolment(user: User) -> str:
+    """A new enrolment for `user` (any earlier one stops working): the token of their enrolment link."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    device = TOTPDevice.objects.create(user=user, name=APP_DEVICE_NAME, confirmed=False)
+    return signing.TimestampSigner(salt=_ENROLMENT_SALT).sign(f"{user.pk}:{device.pk}")
+
+
+def enrolment_url(token: str) -> str:
+    """The link a superuser hands to the person; it leads through the password step to the QR code."""
+    return f"{settings.PORTAL_BASE_URL}{reverse('admin:two_factor')}?{urlencode({ENROLMENT_PARAMETER: token})}"
+
+
+def issued_device(user: User, token: str) -> TOTPDevice | None:
+    """The unconfirmed device `token` was issued for, if it is this user's, still open and not expired."""
+    max_age = settings.PORTAL_TWO_FACTOR_ENROLMENT_HOURS * 3600
+    try:
+        user_pk, device_pk = signing.TimestampSigner(salt=_ENROLMENT_SALT).unsign(token, max_age=max_age).split(":")
+    except (signing.BadSignature, ValueError):
+        return None
+    if user_pk != str(user.pk):
+        return None
+    return TOTPDevice.objects.filter(user=user, pk=device_pk, confirmed=False).first()
+
+
+def start_enrolment(device: TOTPDevice) -> Enrolment:
+    """The issued device the user is setting up, with its QR code."""
     svg = io.BytesIO()
     segno.make(device.config_url, error="m").save(svg, kind="svg", scale=4, border=2, xmldecl=False, svgns=True)
     return Enrolment(device=device, secret=secret_of(device), qr_svg=svg.getvalue().decode())
 
 
-def confirm_enrolment(user: User, code: str) -> list[str]:
-    """The first right code from the app confirms it; the user gets fresh recovery codes (shown once)."""
+def confirm_enrolment(user: User, token: str, code: str) -> list[str]:
+    """The first right code from the app confirms the issued device; the user gets fresh recovery codes."""
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
-        refusal = _attempt(device, code) if device else _("Start the set-up again: this page was out of date.")
+        issued = issued_device(user, token)
+        device = TOTPDevice.objects.select_for_update().filter(pk=issued.pk).first() if issued else None
+        refusal = _attempt(device, code) if device else _("This enrolment link has expired or was replaced.")
         if refusal is None:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
@@ -118,7 +148,7 @@ def enrol_with_secret(user: User, secret: str) -> TOTPDevice:
 
 
 def reset(user: User) -> int:
-    """Forget every device of the user (a lost phone); they enrol again at their next sign-in."""
+    """Forget every device of the user (a lost phone); they enrol again through an issued link."""
     removed = 0
     for model in (TOTPDevice, StaticDevice):
         devices = model.objects.filter(user=user)

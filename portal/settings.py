@@ -297,6 +297,9 @@ PORTAL_VERIFICATION_URL = env.str("PORTAL_VERIFICATION_URL", default="")
 PORTAL_SERVERS_URL = env.str("PORTAL_SERVERS_URL", default="")
 # Staff sign in with a password and a TOTP code (django-otp); the name their authenticator app shows.
 OTP_TOTP_ISSUER = "Port-25 portal"
+# Staff enrol an authenticator app only through a link a superuser issued (manage.py
+# issue_two_factor_enrolment, or the user admin's action): a password alone never enrols one. Hours it stays valid.
+PORTAL_TWO_FACTOR_ENROLMENT_HOURS = env.int("PORTAL_TWO_FACTOR_ENROLMENT_HOURS", default=24)
 
 # Auto-decision policy, off by default: approve low-volume, non-marketing requests whose checks
 # all passed, on accounts with identity and payment verified. Staff can reverse it.

@@ -4,8 +4,10 @@ import time
 
 import pytest
 import time_machine
+from django.conf import settings
 from playwright.sync_api import Page, expect
 
+from accounts import two_factor
 from tests.test_review_desk_browser import shoot
 from tests.two_factor_support import totp_code
 
@@ -14,19 +16,26 @@ pytestmark = pytest.mark.browser
 PASSWORD = "a long staff password 25"
 
 
-def password_step(page: Page, email: str) -> None:
-    page.goto("/admin/")
+def password_step(page: Page, email: str, url: str = "/admin/") -> None:
+    page.goto(url)
     page.locator("#id_username").fill(email)
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
 
 
 def test_staff_enrol_an_app_then_sign_in_with_its_codes(browser, page, live_server, django_user_model):
-    django_user_model.objects.create_user("nia@provider.test", PASSWORD, is_staff=True, is_superuser=True)
+    nia = django_user_model.objects.create_user("nia@provider.test", PASSWORD, is_staff=True, is_superuser=True)
     csp = []
     page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
     with time_machine.travel(time.time(), tick=True) as clock:
-        password_step(page, "nia@provider.test")
+        password_step(page, "nia@provider.test")  # a password alone enrols no app
+        expect(page.get_by_test_id("enrolment-not-issued")).to_be_visible()
+        expect(page.locator(".two-factor-qr")).to_have_count(0)
+        page.context.clear_cookies()
+
+        # The link a superuser issued (manage.py issue_two_factor_enrolment), opened before signing in.
+        link = two_factor.enrolment_url(two_factor.issue_enrolment(nia)).removeprefix(settings.PORTAL_BASE_URL)
+        password_step(page, "nia@provider.test", link)
         expect(page.get_by_text("Scan this QR code")).to_be_visible()
         expect(page.locator(".two-factor-qr svg")).to_be_visible()
         shoot(page, "two-factor-enrol")
