@@ -248,6 +248,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(VAR_DIR / "broker"),
         "data_folder_out": str(VAR_DIR / "broker"),
         "processed_folder": str(VAR_DIR / "broker-processed"),
+        # kombu's default is ./control, wherever the process happens to start.
+        "control_folder": str(VAR_DIR / "broker-control"),
         "store_processed": False,
         # Every 0.2 s, not kombu's 1 s: an abuse report's revocation waits for two tasks in turn.
         "polling_interval": 0.2,
