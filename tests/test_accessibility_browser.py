@@ -11,7 +11,10 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Page
 
+from abuse.models import AbuseReport, Revocation
+from accounts import two_factor
 from accounts.services import register_customer
+from egress.models import AccountEgress
 from requests_app.services import submit_request
 from tests.browser_fixtures import TIMEOUT_MS, sign_in
 from tests.conftest import PASSWORD, answers
@@ -85,9 +88,10 @@ def test_customer_pages(axe_page, live_server, settings, customer, account, othe
 
 def test_review_desk_pages(axe_page, live_server, reviewer, customer, account):
     request = awaiting(account, customer)
-    found = severe_violations(
-        password_only_page(axe_page, live_server, reviewer), "/admin/two-factor/", "staff-two-factor-enrol"
-    )
+    staff_page = password_only_page(axe_page, live_server, reviewer)
+    found = severe_violations(staff_page, "/admin/two-factor/", "staff-two-factor-not-issued")
+    link = two_factor.enrolment_url(two_factor.issue_enrolment(reviewer)).removeprefix(settings.PORTAL_BASE_URL)
+    found += severe_violations(staff_page, link, "staff-two-factor-enrol")
     sign_in(axe_page, reviewer, live_server)
     for url, name in [
         ("/admin/", "staff-index"),
@@ -95,6 +99,36 @@ def test_review_desk_pages(axe_page, live_server, reviewer, customer, account):
         (f"/admin/requests_app/unblockrequest/{request.pk}/change/", "staff-review"),
         (f"/admin/requests_app/unblockrequest/{request.pk}/review/reject/", "staff-reject"),
         ("/admin/requests_app/unblockrequest/dashboard/", "staff-dashboard"),
+    ]:
+        found += severe_violations(axe_page, url, name)
+    assert found == [], "\n".join(found)
+
+
+def test_egress_and_abuse_desk_pages(axe_page, live_server, settings, account, other_customer, admin_user):
+    settings.PORTAL_EGRESS_TARGETS = {"default": {"backend": "simulated"}}
+    revocation = revocation_number(account, 1, admin_user)
+    egress, report = AccountEgress.objects.get(account=account), AbuseReport.objects.first()
+    assert Revocation.objects.count() == 1 and report is not None
+    sign_in(axe_page, admin_user, live_server)
+    found = []
+    for url, name in [
+        ("/admin/egress/accountegress/", "staff-egress-states"),
+        ("/admin/egress/accountegress/decide/", "staff-egress-decide"),
+        (f"/admin/egress/accountegress/{egress.pk}/change/", "staff-egress-state"),
+        ("/admin/egress/egresschange/", "staff-egress-changes"),
+        ("/admin/egress/egresstarget/", "staff-egress-targets"),
+        ("/admin/abuse/abusereport/", "staff-abuse-reports"),
+        (f"/admin/abuse/abusereport/{report.pk}/change/", "staff-abuse-report"),
+        ("/admin/abuse/revocation/", "staff-revocations"),
+        (f"/admin/abuse/revocation/{revocation.pk}/change/", "staff-revocation"),
+        (f"/admin/abuse/revocation/{revocation.pk}/reinstate/", "staff-revocation-reinstate"),
+        (f"/admin/abuse/revocation/{revocation.pk}/new-request/", "staff-revocation-new-request"),
+        ("/admin/abuse/abuseevent/", "staff-abuse-events"),
+        ("/admin/abuse/abuseevent/flagged/", "staff-abuse-flagged"),
+        ("/admin/abuse/policydecision/", "staff-policy-decisions"),
+        ("/admin/abuse/rejectedreport/", "staff-rejected-reports"),
+        ("/admin/abuse/reporter/add/", "staff-reporter-add"),
+        ("/admin/abuse/mailboxmessage/", "staff-mailbox"),
     ]:
         found += severe_violations(axe_page, url, name)
     assert found == [], "\n".join(found)

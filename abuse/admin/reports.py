@@ -35,6 +35,7 @@ class ReporterAdmin(admin.ModelAdmin):
     list_display = ["name", "contact", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["name", "contact"]
+    readonly_fields = ["created_at"]  # set when the reporter is added; a split date-time input had no labels
 
 
 @admin.register(ReporterToken)
