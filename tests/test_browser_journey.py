@@ -39,7 +39,7 @@ def marketing_fields(page: Page):
     ]
 
 
-def test_new_visitor_signs_up_and_asks_for_port_25(page):
+def test_new_visitor_signs_up_and_asks_for_port_25(page, customer_networks_allowed):
     page.goto("/accounts/signup/")
     page.get_by_label("Company or account name").fill("Initech")
     page.get_by_label("Email address").fill("peter@initech.test")
