@@ -5,9 +5,6 @@ from django.dispatch import Signal
 # Sent by egress.services.set_desired_state once it has recorded a decision, inside its transaction:
 # `decision` (the EgressDecision). However the decision came (an approval, staff, a reinstatement).
 decided = Signal()
-# Sent by egress.services.set_desired_state once it has recorded a decision, inside its transaction:
-# `decision` (the EgressDecision). However the decision came (an approval, staff, a reinstatement).
-decided = Signal()
 # Sent by egress.services.set_desired_state before it allows an account, inside its transaction: `account`,
 # `actor` (None for the system), `source`. A receiver that raises ReopenRefused refuses the opening, on
 # whatever path it came (abuse: who may end an open revocation).
