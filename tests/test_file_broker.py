@@ -12,11 +12,23 @@ from kombu import Connection
 QUEUE = "celery"
 
 
+@pytest.fixture(scope="module")
+def control_folder(tmp_path_factory) -> Path:
+    """One for the module: kombu keeps the exchanges it declared in memory, per process, and would not
+    write their bindings again into a fresh folder."""
+    return tmp_path_factory.mktemp("broker-control")
+
+
 @pytest.fixture
-def broker(tmp_path) -> tuple[Connection, Path, Path]:
+def broker(tmp_path, control_folder) -> tuple[Connection, Path, Path]:
     folder, torn = tmp_path / "broker", tmp_path / "broker-torn"
     folder.mkdir()
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "torn_folder": str(torn)}
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "torn_folder": str(torn),
+        "control_folder": str(control_folder),
+    }
     with Connection("filesystem://", transport="portal.file_broker:Transport", transport_options=options) as conn:
         yield conn, folder, torn
 

@@ -256,7 +256,11 @@ def test_traffic_collection_over_rate_events_and_temporary_blocks(client, accoun
 @pytest.mark.django_db
 def test_on_the_embedded_file_broker_the_broker_is_up_and_queue_series_are_left_out(client, settings, tmp_path):
     settings.CELERY_BROKER_URL = "filesystem://"
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path)}
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(tmp_path),
+        "data_folder_out": str(tmp_path),
+        "control_folder": str(tmp_path / "control"),
+    }
     samples = scrape(client)
     assert value(samples, "portal_broker_up") == 1
     assert not any(name.startswith("portal_celery_") for name, _labels in samples)
