@@ -77,8 +77,8 @@ def wait_for(condition: Callable[[], object], seconds: float, explain: Callable[
 
 
 def log_tail(log: Path, chars: int = 4000) -> Callable[[], str]:
-    """What `wait_for` shows when it gives up: the end of a process's log."""
-    return lambda: log.read_text(errors="replace")[-chars:]
+    """What `wait_for` (or a start-up that failed) shows: the end of a process's log, if it wrote one."""
+    return lambda: log.read_text(errors="replace")[-chars:] if log.exists() else "(no log)"
 
 
 def port_open(port: int) -> bool:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.live_services import log_tail
 from tests.loopback import free_port
 from tests.parts import first_missing, need_commands, need_env, need_root
 
@@ -98,7 +99,7 @@ def _wait_for_port(port: int, process: subprocess.Popen, log: Path, seconds: flo
     ends = time.monotonic() + seconds
     while time.monotonic() < ends:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited ({process.returncode}): {_tail(log)}")
+            raise RuntimeError(f"the server exited ({process.returncode}): {log_tail(log, 2000)()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
                 if sock.recv(3) == b"220":
@@ -106,11 +107,7 @@ def _wait_for_port(port: int, process: subprocess.Popen, log: Path, seconds: flo
         except OSError:
             pass
         time.sleep(0.05)
-    raise RuntimeError(f"nothing greeted on 127.0.0.1:{port} within {seconds} s: {_tail(log)}")
-
-
-def _tail(log: Path) -> str:
-    return log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+    raise RuntimeError(f"nothing greeted on 127.0.0.1:{port} within {seconds} s: {log_tail(log, 2000)()}")
 
 
 def _stop(process: subprocess.Popen) -> None:
