@@ -136,14 +136,42 @@ def _parse_json(raw: bytes) -> object:
 def _json_report(item: object, raw: bytes, reporter: Reporter) -> tuple[intake.Result, dict]:
     """Validate and take in one JSON report; an invalid one is kept raw, with the field errors."""
     if not isinstance(item, dict):
-        reason = _("A report must be a JSON object.")
-        return intake.reject(raw, reason, channel=Channel.JSON, reporter=reporter), {}
+        return _not_an_object(raw, reporter)
     serializer = ReportSerializer(data=item)
     if not serializer.is_valid():
-        errors = serializer.errors
-        reason = "; ".join(f"{field}: {' '.join(map(str, messages))}" for field, messages in errors.items())
-        return intake.reject(raw, reason, channel=Channel.JSON, reporter=reporter), {"errors": errors}
+        return _invalid(raw, serializer.errors, reporter)
     return intake.receive(serializer.report(), raw=raw, channel=Channel.JSON, reporter=reporter), {}
+
+
+def _json_reports(items: list, reporter: Reporter) -> list[tuple[intake.Result, dict]]:
+    """`_json_report` for a batch: validated by one list serializer, the valid reports taken in together."""
+    raws = [json.dumps(item, ensure_ascii=False).encode() for item in items]
+    outcomes: dict[int, tuple[intake.Result, dict]] = {
+        n: _not_an_object(raws[n], reporter) for n, item in enumerate(items) if not isinstance(item, dict)
+    }
+    objects = [n for n in range(len(items)) if n not in outcomes]
+    serializer = ReportSerializer(data=[items[n] for n in objects], many=True)
+    if not serializer.is_valid():  # set the invalid ones aside, and validate the others again
+        invalid = {objects[position]: errors for position, errors in serializer.errors.items()}  # by position
+        outcomes |= {n: _invalid(raws[n], errors, reporter) for n, errors in invalid.items()}
+        objects = [n for n in objects if n not in invalid]
+        serializer = ReportSerializer(data=[items[n] for n in objects], many=True)
+        serializer.is_valid(raise_exception=True)
+    reports = [(ReportInput(**data), raws[n]) for n, data in zip(objects, serializer.validated_data, strict=True)]
+    results = intake.receive_many(reports, channel=Channel.JSON, reporter=reporter)
+    outcomes |= {n: (result, {}) for n, result in zip(objects, results, strict=True)}
+    return [outcomes[n] for n in range(len(items))]
+
+
+def _not_an_object(raw: bytes, reporter: Reporter) -> tuple[intake.Result, dict]:
+    reason = _("A report must be a JSON object.")
+    return intake.reject(raw, reason, channel=Channel.JSON, reporter=reporter), {}
+
+
+def _invalid(raw: bytes, errors: dict, reporter: Reporter) -> tuple[intake.Result, dict]:
+    """Keep an invalid report raw, the reason naming each field and what is wrong with it."""
+    reason = "; ".join(f"{field}: {' '.join(map(str, messages))}" for field, messages in errors.items())
+    return intake.reject(raw, reason, channel=Channel.JSON, reporter=reporter), {"errors": errors}
 
 
 class ReportView(ReporterView):
@@ -172,7 +200,7 @@ class BatchView(ReporterView):
             raise Unreadable(_('Expected {"reports": [...]}.'))
         if len(items) > settings.PORTAL_ABUSE_MAX_BATCH:
             raise Unreadable(_("At most %(n)d reports per batch.") % {"n": settings.PORTAL_ABUSE_MAX_BATCH})
-        outcomes = [_json_report(item, json.dumps(item, ensure_ascii=False).encode(), reporter) for item in items]
+        outcomes = _json_reports(items, reporter)
         counts = dict.fromkeys(HTTP_STATUS, 0)
         for result, _errors in outcomes:
             counts[result.status] += 1

@@ -54,12 +54,20 @@ class ReporterRateThrottle(throttling.SimpleRateThrottle):
         return self._count(f"{key}:{window}") <= self.num_requests
 
     def _count(self, key: str) -> int:
-        """Add one to this window's counter and return it; 0 while the cache is unreachable (fail open)."""
+        """Add one to this window's counter and return it; 0 while the cache is unreachable (fail open).
+
+        One round trip for all but a window's first request: the counter is incremented, and created
+        (with the window's expiry) only when there is none yet.
+        """
+        try:
+            return self.cache.incr(key) or 0  # None: django-redis ignored (and logged) a Redis error
+        except ValueError:  # the window's first request (or another created the counter just now)
+            pass
         if self.cache.add(key, 1, self.duration):
             return 1
         try:
-            return self.cache.incr(key) or 0  # None: django-redis ignored (and logged) a Redis error
-        except ValueError:  # the key expired since the add: its window is over
+            return self.cache.incr(key) or 0
+        except ValueError:  # the key expired since: its window is over
             return 0
 
     def wait(self) -> float:

@@ -3,6 +3,7 @@ each is matched to the account that held the address then, and the policy weighs
 """
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -66,7 +67,7 @@ def accept(
     address = address_at(report.source_ip, report.occurred_at) if matchable else None
     account = address.server.account if address else None
     with transaction.atomic():
-        report_id = _insert(
+        row = _row(
             report,
             raw=raw,
             channel=channel,
@@ -76,6 +77,7 @@ def accept(
             matched=True,
             raw_kept_by=raw_kept_by,
         )
+        report_id = _insert(row, report, reporter)
         if report_id is None:
             return _counted_again(report, reporter)
         if filed_by is not None and account is not None:
@@ -96,15 +98,72 @@ def receive(
     burst in together, a few milliseconds later, and weighs each account once.
     """
     report, matchable = _matchable(report)
-    report_id = _insert(
-        report, raw=raw, channel=channel, reporter=reporter, matched=not matchable, raw_kept_by=raw_kept_by
-    )
+    row = _row(report, raw=raw, channel=channel, reporter=reporter, matched=not matchable, raw_kept_by=raw_kept_by)
+    report_id = _insert(row, report, reporter)
     if report_id is None:
         return _counted_again(report, reporter)
+    if matchable:
+        transaction.on_commit(tasks.take_in_soon, robust=True)
+    return _received(report, matchable, report_id)
+
+
+def receive_many(items: list[tuple[ReportInput, bytes]], *, channel: str, reporter: Reporter | None) -> list[Result]:
+    """`receive` for a batch of (report, raw) in one transaction; the results in the batch's order.
+
+    The incidents received before are found in one query and the new reports stored in one INSERT,
+    so a reporter's batch costs a few round trips, not a few per report. Should a concurrent request
+    store one of them meanwhile (a unique constraint fails), the batch is taken one report at a time.
+    """
+    prepared = [(*_matchable(report), raw) for report, raw in items]
+    with transaction.atomic():
+        seen = _keys_received_before([report for report, _matchable_, _raw in prepared], reporter)
+        rows: list[AbuseReport | None] = []
+        for report, matchable, raw in prepared:
+            keys = _keys(report.fingerprint(), report.reference, reporter)
+            fresh = not keys & seen
+            seen |= keys
+            row = _row(report, raw=raw, channel=channel, reporter=reporter, matched=not matchable)
+            rows.append(row if fresh else None)
+        try:
+            with transaction.atomic():
+                AbuseReport.objects.bulk_create([row for row in rows if row is not None])
+        except IntegrityError:
+            return [receive(report, raw=raw, channel=channel, reporter=reporter) for report, raw in items]
+        results = [
+            _counted_again(report, reporter) if row is None else _received(report, matchable, row.pk)
+            for (report, matchable, _raw), row in zip(prepared, rows, strict=True)
+        ]
+        if any(result.status == ACCEPTED for result in results):
+            transaction.on_commit(tasks.take_in_soon, robust=True)
+    return results
+
+
+def _received(report: ReportInput, matchable: bool, report_id: int) -> Result:
     if not matchable:
         return Result(UNMATCHED, report.source_ip, report_id=report_id, reason=str(PRIVATE_SOURCE))
-    transaction.on_commit(tasks.take_in_soon, robust=True)
     return Result(ACCEPTED, report.source_ip, report_id=report_id)
+
+
+def _keys(fingerprint: str, reference: str, reporter: Reporter | None) -> set[tuple[str, str]]:
+    """What makes two reports one incident (AbuseReport's unique constraints), as comparable keys."""
+    keys = {("fingerprint", fingerprint)}
+    if reference and reporter is not None:
+        keys.add(("reference", reference))
+    return keys
+
+
+def _keys_received_before(reports: list[ReportInput], reporter: Reporter | None) -> set[tuple[str, str]]:
+    """The keys (`_keys`) of these reports that stored reports have already, in one query."""
+    same = Q(fingerprint__in=[report.fingerprint() for report in reports])
+    references = [report.reference for report in reports if report.reference]
+    if references and reporter is not None:
+        same |= Q(reporter=reporter, reference__in=references)
+    keys = set()
+    for fingerprint, reference, reporter_id in AbuseReport.objects.filter(same).values_list(
+        "fingerprint", "reference", "reporter_id"
+    ):
+        keys |= _keys(fingerprint, reference if reporter and reporter_id == reporter.pk else "", reporter)
+    return keys
 
 
 PRIVATE_SOURCE = gettext_lazy("A private or reserved address is never any account's: kept as unmatched.")
@@ -118,7 +177,24 @@ def _matchable(report: ReportInput) -> tuple[ReportInput, bool]:
     return replace(report, evidence={**report.evidence, "notes": notes}), False
 
 
-def _insert(
+def _insert(row: AbuseReport, report: ReportInput, reporter: Reporter | None) -> int | None:
+    """Store the row (`_row`) of this report: its id, or None for an incident received before.
+
+    "Received before": the same fingerprint, or the same reporter's reference again (the unique
+    constraints of AbuseReport); any other integrity error is raised.
+    """
+    # In autocommit a refused INSERT undoes nothing else; in a transaction a savepoint keeps it usable.
+    try:
+        with transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext():
+            row.save(force_insert=True)
+    except IntegrityError:
+        if not _received_before(report, reporter).exists():
+            raise
+        return None
+    return row.pk
+
+
+def _row(
     report: ReportInput,
     *,
     raw: bytes,
@@ -128,41 +204,31 @@ def _insert(
     address: ServerAddress | None = None,
     matched: bool = False,
     raw_kept_by: int | None = None,
-) -> int | None:
-    """The stored report's id, or None for an incident received before.
-
-    "Received before": the same fingerprint, or the same reporter's reference again (the unique
-    constraints of AbuseReport); any other integrity error is raised. `matched` says that `address`
-    is what matching found (None: unmatched); else the report waits for the worker to match it.
-    """
-    try:
-        with transaction.atomic():
-            return AbuseReport.objects.create(
-                reporter=reporter,
-                filed_by=filed_by,
-                channel=channel,
-                reference=report.reference,
-                fingerprint=report.fingerprint(),
-                category=report.category,
-                format=report.format,
-                source_ip=report.source_ip,
-                source_rule=report.source_rule,
-                source_certainty=report.source_certainty,
-                occurred_at=report.occurred_at,
-                reported_domain=report.reported_domain,
-                original_mail_from=report.original_mail_from,
-                original_headers=report.original_headers,
-                evidence=report.evidence,
-                raw=b"" if raw_kept_by else raw,  # the message is kept once, by the report named
-                raw_kept_by_id=raw_kept_by,
-                account_id=address.server.account_id if address else None,
-                address=address,
-                matched_at=timezone.now() if matched else None,
-            ).pk
-    except IntegrityError:
-        if not _received_before(report, reporter).exists():
-            raise
-        return None
+) -> AbuseReport:
+    """The report as a row to insert. `matched` says that `address` is what matching found (None:
+    unmatched); else the report waits for the worker to match it."""
+    return AbuseReport(
+        reporter=reporter,
+        filed_by=filed_by,
+        channel=channel,
+        reference=report.reference,
+        fingerprint=report.fingerprint(),
+        category=report.category,
+        format=report.format,
+        source_ip=report.source_ip,
+        source_rule=report.source_rule,
+        source_certainty=report.source_certainty,
+        occurred_at=report.occurred_at,
+        reported_domain=report.reported_domain,
+        original_mail_from=report.original_mail_from,
+        original_headers=report.original_headers,
+        evidence=report.evidence,
+        raw=b"" if raw_kept_by else raw,  # the message is kept once, by the report named
+        raw_kept_by_id=raw_kept_by,
+        account_id=address.server.account_id if address else None,
+        address=address,
+        matched_at=timezone.now() if matched else None,
+    )
 
 
 def _received_before(report: ReportInput, reporter: Reporter | None) -> QuerySet[AbuseReport]:

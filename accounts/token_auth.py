@@ -19,7 +19,10 @@ def find_token(model: type[HashedToken], raw: str, owner: str | None = None) -> 
     tokens = model.objects.filter(digest=model.digest_of(raw), revoked_at__isnull=True)
     if owner is not None:
         tokens = tokens.select_related(owner)
-    return tokens.first()
+    try:
+        return tokens.get()  # digests are unique
+    except model.DoesNotExist:
+        return None
 
 
 class HashedTokenAuthentication(authentication.BaseAuthentication):

@@ -4,9 +4,12 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from abuse import intake
 from abuse.backlog import match_and_weigh
 from abuse.models import AbuseReport, RejectedReport, ReporterToken
 from accounts.models import CustomerToken
@@ -210,6 +213,44 @@ def test_a_batch_answers_each_report_in_order(api, account):
     assert AbuseReport.objects.count() == 3 and RejectedReport.objects.count() == 2
     assert match_and_weigh() == (3, [account.pk])
     assert AbuseReport.objects.filter(account=account).count() == 2 and AbuseReport.objects.unmatched().count() == 1
+
+
+def test_a_batch_counts_again_what_was_received_before_or_earlier_in_it(api, account):
+    first = post_json(api, REPORTS, report_json(number=1)).json()["report"]
+    same_reference = {**report_json(number=2), "evidence": {"subject": "other"}}  # another fingerprint
+    reports = [report_json(number=1), report_json(number=2), same_reference, report_json(ip="10.0.0.9", number=3)]
+
+    answer = post_json(api, BATCH, {"reports": reports}).json()
+
+    assert [r["status"] for r in answer["results"]] == ["duplicate", "accepted", "duplicate", "unmatched"]
+    second = answer["results"][1]["report"]
+    assert answer["results"][0]["report"] == first and answer["results"][2]["report"] == second
+    deliveries = dict(AbuseReport.objects.values_list("pk", "deliveries"))
+    assert deliveries[first] == 2 and deliveries[second] == 2 and len(deliveries) == 3
+
+
+def test_a_batch_stored_meanwhile_by_another_request_is_taken_one_by_one(api, account, monkeypatch):
+    """The look-up of what was received before misses a report another request stored after it:
+    the INSERT meets the unique constraint, and the batch is taken one report at a time."""
+    stored = post_json(api, REPORTS, report_json(number=1)).json()["report"]
+    monkeypatch.setattr(intake, "_keys_received_before", lambda reports, reporter: set())
+
+    answer = post_json(api, BATCH, {"reports": [report_json(number=2), report_json(number=1)]}).json()
+
+    assert [r["status"] for r in answer["results"]] == ["accepted", "duplicate"]
+    assert answer["results"][1]["report"] == stored
+    assert AbuseReport.objects.count() == 2 and AbuseReport.objects.get(pk=stored).deliveries == 2
+
+
+def test_a_batch_costs_the_same_queries_whatever_its_size(api, account):
+    post_json(api, BATCH, {"reports": [report_json(number=0)]})  # the token's "last used" written
+    with CaptureQueriesContext(connection) as small:
+        post_json(api, BATCH, {"reports": [report_json(number=n) for n in range(1, 3)]})
+    with CaptureQueriesContext(connection) as large:
+        answer = post_json(api, BATCH, {"reports": [report_json(number=n) for n in range(3, 33)]}).json()
+
+    assert answer["counts"]["accepted"] == 30
+    assert len(large.captured_queries) == len(small.captured_queries)
 
 
 @pytest.mark.parametrize(
