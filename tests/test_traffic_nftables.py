@@ -39,6 +39,10 @@ def lab():
         yield built
 
 
+def nft_in(lab, command: str) -> None:
+    subprocess.run(["ip", "netns", "exec", lab.firewall, "nft", command], check=True, capture_output=True)
+
+
 @pytest.fixture
 def connect_from(lab):
     return lambda source: connect(lab, source)
@@ -70,6 +74,22 @@ def test_new_connections_of_allowed_addresses_are_counted_per_address(gateway, a
     assert counters.connections == {CUSTOMER_IPS[0]: 3, CUSTOMER_IPS[1]: 1}
     assert counters.blocked == {}
     assert counters.over_rate == frozenset()
+
+
+def test_the_counters_of_every_shard_are_read_and_added_up(gateway):
+    """The allowed addresses' counters are spread over eight sets per family: all are read, and an
+    address found in two (after a change of their number) has its counts added."""
+    shards = [f"conn_v4_{shard}" for shard in range(8)] + [f"conn_v6_{shard}" for shard in range(8)]
+    for n, name in enumerate(shards):
+        address = f"198.18.0.{n}" if "v4" in name else f"2001:db8::{n:x}"
+        nft_in(gateway, f"add element inet egress25 {name} {{ {address} counter packets {n + 1} bytes 60 }}")
+    nft_in(gateway, "add element inet egress25 conn_v4_7 { 198.18.0.0 counter packets 100 bytes 6000 }")
+
+    connections = adapter_for("gw").counters().connections
+
+    assert len(connections) == 16
+    assert connections["198.18.0.0"] == 1 + 100 and connections["198.18.0.5"] == 6
+    assert connections["2001:db8::f"] == 16
 
 
 def test_attempts_from_addresses_not_allowed_are_counted_and_refused(gateway, account, connect_from):
