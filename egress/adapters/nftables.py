@@ -23,12 +23,15 @@ costs the kernel and nft more than linearly in its size (100,000 elements in one
 
 import gc
 import json
+import os
 import re
 import subprocess
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TypeVar
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -46,6 +49,9 @@ _IDLE = "1d"  # an address that opened nothing for this long leaves the counting
 _SIZE = 1_048_576  # elements a dynamic set may hold (the kernel's default is 65,535)
 _SHARDS = 8  # sets the allowed addresses' counters are spread over (`conn_v4_0` ...)
 _NEW = "tcp flags & (syn | ack) == syn"  # a connection's first packet (and its retransmissions)
+_LISTINGS_AT_ONCE = os.cpu_count() or 2  # nft listing a large set keeps a core busy
+
+T = TypeVar("T")
 
 
 class NftablesAdapter:
@@ -80,59 +86,52 @@ class NftablesAdapter:
     def start_reading(self) -> Callable[[], set[str]]:
         # For large sets the listing is most of a reconciliation's time: it runs in the background
         # while the database is queried.
-        finish = self._list_sets(list(self.sets.values()))
-        return lambda: set().union(*(_elements(listing) for listing in finish().values()))
+        finish = self._list_sets(list(self.sets.values()), _elements)
+        return lambda: set().union(*finish().values())
 
     def counters(self) -> Counters:
         names = [f"conn_v{family}_{shard}" for family in self.sets for shard in range(_SHARDS)]
         names += [f"{kind}_v{family}" for kind in ("tried", "over") for family in self.sets]
-        listings = self._list_sets(names)()
         counts: dict[str, Counter[str]] = {kind: Counter() for kind in _TELEMETRY}
-        for name, listing in listings.items():
-            counts[name.split("_")[0]].update(_counted(listing))  # summed: after a change of _SHARDS, in two
+        for name, counted in self._list_sets(names, _counted)().items():
+            counts[name.split("_")[0]].update(counted)  # summed: after a change of _SHARDS, in two
         return Counters(
             connections=dict(counts["conn"]), blocked=dict(counts["tried"]), over_rate=frozenset(counts["over"])
         )
 
-    def _list_sets(self, names: list[str]) -> Callable[[], dict[str, bytes]]:
-        """Start `nft -j list set` of each set at once; calling the result waits for the listings.
+    def _list_sets(self, names: list[str], read: Callable[[bytes], T]) -> Callable[[], dict[str, T]]:
+        """Start `nft -j list set` of each set and `read` of its listing; calling the result waits for them.
 
-        They go into files, not pipes (a pipe left unread would stall the next listing). A set or
-        table that does not exist yet lists as empty.
+        A few listings run side by side, each in a thread that reads its output as soon as it ends,
+        while the next ones list. A set or table that does not exist yet is left out.
         """
-        listings = []
-        for name in names:
-            out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115 - _collect closes them
-            try:
-                process = subprocess.Popen(  # noqa: S603 - fixed argv, names validated above
-                    [*self.prefix, self.nft, "-j", "list", "set", "inet", self.table, name], stdout=out, stderr=err
-                )
-            except OSError as exc:
-                out.close()
-                err.close()
-                raise EgressError(_("nft could not be run: %(error)s") % {"error": exc}) from exc
-            listings.append((name, process, out, err))
-        return lambda: self._collect(listings)
+        executor = ThreadPoolExecutor(max_workers=_LISTINGS_AT_ONCE, thread_name_prefix=f"nft-{self.target}")
+        futures = {name: executor.submit(self._list_set, name, read) for name in names}
+        executor.shutdown(wait=False)  # the threads end with the last listing
+        return lambda: {name: value for name, future in futures.items() if (value := future.result()) is not None}
 
-    def _collect(self, listings: list) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
-        for name, process, out, err in listings:
-            with out, err:
-                try:
-                    process.wait(timeout=self.timeout)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-                    raise EgressError(_("nft did not answer within %(s)s seconds.") % {"s": self.timeout}) from None
-                out.seek(0)
-                err.seek(0)
-                if process.returncode == 0:
-                    found[name] = out.read()
-                    continue
-                error = err.read().decode(errors="replace").strip()
-                if "No such file or directory" not in error:  # no such table/set yet: nothing in it
-                    raise EgressError(_("nft failed: %(error)s") % {"error": error})
-        return found
+    def _list_set(self, name: str, read: Callable[[bytes], T]) -> T | None:
+        # Into a file: megabytes through a pipe would be read in small chunks, holding the GIL.
+        with tempfile.TemporaryFile() as out:
+            try:
+                listed = subprocess.run(  # noqa: S603 - fixed argv, names validated above
+                    [*self.prefix, self.nft, "-j", "list", "set", "inet", self.table, name],
+                    stdout=out,
+                    stderr=subprocess.PIPE,
+                    timeout=self.timeout,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                raise EgressError(_("nft did not answer within %(s)s seconds.") % {"s": self.timeout}) from None
+            except OSError as exc:
+                raise EgressError(_("nft could not be run: %(error)s") % {"error": exc}) from exc
+            out.seek(0)
+            if listed.returncode == 0:
+                return read(out.read())
+        error = listed.stderr.decode(errors="replace").strip()
+        if "No such file or directory" in error:  # no such table or set yet: nothing in it
+            return None
+        raise EgressError(_("nft failed: %(error)s") % {"error": error})
 
     def apply(self, change: Change) -> None:
         self._run(self.batch(change))
