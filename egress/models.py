@@ -188,13 +188,15 @@ class CounterKind(models.TextChoices):
 class TrafficReading(models.Model):
     """The last cumulative counter read from a target for an address: the base of the next delta.
 
-    Only counters that moved are written; an address a target no longer reports is forgotten.
+    Only counters that moved are written. An address missing from a reading keeps its reading (a
+    listing can miss elements); one that has not moved for long is forgotten (egress.traffic.expire).
     """
 
     target = models.CharField(max_length=100)
     kind = models.CharField(max_length=11, choices=CounterKind.choices)
     ip = models.GenericIPAddressField()
     value = models.PositiveBigIntegerField()
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["target", "kind", "ip"], name="one_reading_per_counter")]

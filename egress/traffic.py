@@ -2,10 +2,15 @@
 
 Each run reads every target, turns its counters into counts since the last reading (a counter
 below its last value started again from zero, and one seen for the first time began at zero: the
-whole value is new), adds them to the minute,
-hour and day buckets of each address, records sources over the kernel-side rate as events, and
-deletes buckets past their retention. Only addresses that did something are written, so the cost
-of a run follows the traffic, not the number of accounts.
+whole value is new), adds them to the minute, hour and day buckets of each address, records
+sources over the kernel-side rate as events, and deletes buckets past their retention. Only
+addresses that did something are written, so the cost of a run follows the traffic, not the
+number of accounts.
+
+An address missing from a reading keeps its last one: the kernel can leave elements out of a
+listing made while it resizes the set, and forgetting them would count their whole value again
+when they are back. Readings that have not moved for FORGET_READINGS_AFTER are deleted (a target
+forgets an idle address sooner: nftables after a day), so that the table does not grow for ever.
 """
 
 import logging
@@ -26,6 +31,7 @@ from egress.targets import adapter_for, target_names
 logger = logging.getLogger(__name__)
 
 _CHUNK = 5_000
+FORGET_READINGS_AFTER = timedelta(days=2)
 
 
 @dataclass
@@ -63,8 +69,8 @@ def _store(target: str, counters: Counters, read_at: datetime) -> tuple[int, lis
         return None  # another run read this target later than we did: its counters are newer
     row.traffic_read_at = read_at
     row.save(update_fields=["traffic_read_at"])
-    connections = _deltas(target, CounterKind.CONNECTIONS, counters.connections)
-    blocked = _deltas(target, CounterKind.BLOCKED, counters.blocked)
+    connections = _deltas(target, CounterKind.CONNECTIONS, counters.connections, read_at)
+    blocked = _deltas(target, CounterKind.BLOCKED, counters.blocked, read_at)
     over_rate = _new_over_rate(target, counters.over_rate, read_at)
     touched = set(connections) | set(blocked) | set(over_rate)
     if not touched:
@@ -85,27 +91,23 @@ def _store(target: str, counters: Counters, read_at: datetime) -> tuple[int, lis
     return len(touched), [event.pk for event in events]
 
 
-def _deltas(target: str, kind: str, values: dict[str, int]) -> dict[str, int]:
+def _deltas(target: str, kind: str, values: dict[str, int], read_at: datetime) -> dict[str, int]:
     """Counts since the last reading, and the readings moved on (only those that changed)."""
-    readings = TrafficReading.objects.filter(target=target, kind=kind)
-    last = dict(readings.values_list("ip", "value"))
+    last = dict(TrafficReading.objects.filter(target=target, kind=kind).values_list("ip", "value"))
     deltas, changed = {}, []
     for ip, value in values.items():
         before = last.get(ip)
         if before == value:
             continue
         deltas[ip] = value - before if before is not None and value > before else value  # below: a reset
-        changed.append(TrafficReading(target=target, kind=kind, ip=ip, value=value))
+        changed.append(TrafficReading(target=target, kind=kind, ip=ip, value=value, changed_at=read_at))
     TrafficReading.objects.bulk_create(
         changed,
         batch_size=_CHUNK,
         update_conflicts=True,
         unique_fields=["target", "kind", "ip"],
-        update_fields=["value"],
+        update_fields=["value", "changed_at"],
     )
-    gone = sorted(set(last) - set(values))  # the target forgot them: a next sighting starts from zero
-    for start in range(0, len(gone), _CHUNK):
-        readings.filter(ip__in=gone[start : start + _CHUNK]).delete()
     return {ip: delta for ip, delta in deltas.items() if delta}
 
 
@@ -175,7 +177,8 @@ def bucket_start(moment: datetime, size: str) -> datetime:
 
 
 def expire(now: datetime) -> None:
-    """Delete buckets past their retention (their counts live on in the coarser buckets)."""
+    """Delete buckets past their retention (their counts live on in the coarser buckets), and readings
+    that have not moved for FORGET_READINGS_AFTER."""
     keep = {
         BucketSize.MINUTE: timedelta(hours=settings.PORTAL_TRAFFIC_KEEP_MINUTES_HOURS),
         BucketSize.HOUR: timedelta(days=settings.PORTAL_TRAFFIC_KEEP_HOURS_DAYS),
@@ -184,3 +187,4 @@ def expire(now: datetime) -> None:
     for size, age in keep.items():
         TrafficCount.objects.filter(size=size, start__lt=bucket_start(now - age, size)).delete()
     TrafficEvent.objects.filter(observed_at__lt=now - keep[BucketSize.DAY]).delete()
+    TrafficReading.objects.filter(changed_at__lt=now - FORGET_READINGS_AFTER).delete()

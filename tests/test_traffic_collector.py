@@ -5,13 +5,15 @@ the others' attempts, sources over the rate), and the collector turns the cumula
 buckets. The `nftables` backend's counters are tested for real in tests/test_traffic_nftables.py.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
 from egress.adapters.simulated import reset_counters, simulate_connections
-from egress.models import BucketSize, EgressState, TrafficCount, TrafficEvent, TrafficReading
+from egress.models import BucketSize, EgressState, SimulatedTraffic, TrafficCount, TrafficEvent, TrafficReading
 from egress.reconcile import reconcile
 from egress.selectors import traffic_of
 from egress.traffic import collect
@@ -33,6 +35,14 @@ class Simulated:
     def reset(self) -> None:
         reset_counters("edge")
 
+    @contextmanager
+    def missing(self, ip: str) -> Iterator[None]:
+        """Readings taken meanwhile leave the address out, its counter kept (a listing that missed it)."""
+        row = SimulatedTraffic.objects.get(target="edge", ip=ip)
+        row.delete()
+        yield
+        row.save()
+
 
 class Http:
     def __init__(self, api: FakeNetworkAPI) -> None:
@@ -44,6 +54,12 @@ class Http:
 
     def reset(self) -> None:
         self.api.reset_counters()
+
+    @contextmanager
+    def missing(self, ip: str) -> Iterator[None]:
+        kept = self.api.connections.pop(ip)
+        yield
+        self.api.connections[ip] = kept
 
 
 @pytest.fixture(params=["simulated", "http"])
@@ -96,9 +112,7 @@ def test_attempts_from_a_blocked_account_are_counted_as_blocked(firewall, clock,
     assert counts(BucketSize.DAY) == {(DAY, CUSTOMER_IPS[0]): (0, 4, 0)}
 
 
-def test_a_counter_that_starts_again_from_zero_is_neither_negative_nor_counted_twice(
-    firewall, clock, account, decide
-):
+def test_a_counter_that_starts_again_from_zero_is_neither_negative_nor_counted_twice(firewall, clock, account, decide):
     decide(account, EgressState.ALLOWED)
     firewall.count(CUSTOMER_IPS[0], 5)
     collect()
@@ -110,6 +124,35 @@ def test_a_counter_that_starts_again_from_zero_is_neither_negative_nor_counted_t
 
     (total,) = counts(BucketSize.DAY).values()
     assert total == (8, 0, 0)
+
+
+def test_an_address_left_out_of_one_reading_is_not_counted_twice_when_it_is_back(firewall, clock, account, decide):
+    """The kernel can leave elements out of a listing made while it resizes a set."""
+    decide(account, EgressState.ALLOWED)
+    firewall.count(CUSTOMER_IPS[0], 5)
+    collect()
+    with firewall.missing(CUSTOMER_IPS[0]):
+        collect()
+    firewall.count(CUSTOMER_IPS[0], 2)
+    collect()
+
+    assert counts(BucketSize.DAY) == {(DAY, CUSTOMER_IPS[0]): (7, 0, 0)}
+
+
+def test_readings_that_have_not_moved_for_two_days_are_forgotten(firewall, clock, account, decide):
+    decide(account, EgressState.ALLOWED)
+    firewall.count(CUSTOMER_IPS[0], 5)
+    firewall.count(CUSTOMER_IPS[1], 1)
+    collect()
+    clock.shift(timedelta(days=2) - timedelta(minutes=1))
+    firewall.count(CUSTOMER_IPS[1], 1)
+    collect()
+    assert TrafficReading.objects.count() == 2
+
+    clock.shift(timedelta(minutes=2))
+    collect()
+
+    assert list(TrafficReading.objects.values_list("ip", "value")) == [(CUSTOMER_IPS[1], 2)]
 
 
 def test_counters_that_did_not_move_write_nothing(firewall, clock, account, decide):

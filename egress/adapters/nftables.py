@@ -4,7 +4,12 @@ One inet table holds two named sets (IPv4, IPv6) of the addresses allowed to rea
 and a chain that accepts those and rejects tcp/25 from every other source. Every apply is
 one `nft -f` batch, which the kernel commits atomically; it also re-creates the table, sets
 and rules, so a hand-edited or deleted rule is repaired with the next apply. (Changing the
-hook or priority of an existing chain needs `nft delete table inet TABLE` first.)
+hook or priority of an existing chain, or the `set_size`, needs `nft delete table inet TABLE` first.)
+
+The allow sets have a fixed size (`set_size` addresses per family, 262,144 unless the target says
+otherwise): the kernel then keeps them in a hash that never resizes. A set that resizes while it
+is listed (after a large change) lists some elements twice and leaves others out, which a
+reconciliation would take for drift.
 
 Telemetry lives in the same table, set up by the same batch: allowed sources jump to a chain of
 their family (`CHAIN_v4/6`) that counts and meters their new connections, then accepts; dynamic
@@ -49,6 +54,7 @@ _IDLE = "1d"  # an address that opened nothing for this long leaves the counting
 _SIZE = 1_048_576  # elements a dynamic set may hold (the kernel's default is 65,535)
 _SHARDS = 8  # sets the allowed addresses' counters are spread over (`conn_v4_0` ...)
 _NEW = "tcp flags & (syn | ack) == syn"  # a connection's first packet (and its retransmissions)
+_FULL = "Too many open files in system"  # how nft words ENFILE, a set at its size
 _LISTINGS_AT_ONCE = os.cpu_count() or 2  # nft listing a large set keeps a core busy
 
 T = TypeVar("T")
@@ -68,17 +74,20 @@ class NftablesAdapter:
         netns: str = "",
         nft: str = "nft",
         timeout: float = 60.0,
+        set_size: int = 262_144,
     ) -> None:
         for value in (table, chain, set_v4, set_v6, *([netns] if netns else [])):
             if not _NAME.fullmatch(value):
                 raise ValueError(_("Not a valid nftables or namespace name: %(name)r") % {"name": value})
         if hook not in _HOOKS:
             raise ValueError(_("The hook must be one of %(hooks)s.") % {"hooks": ", ".join(_HOOKS)})
+        if int(set_size) < 1:
+            raise ValueError(_("The set size must be a positive number of addresses."))
         self.target = name
         self.table, self.chain, self.sets = table, chain, {4: set_v4, 6: set_v6}
         self.hook, self.priority = hook, int(priority)
         self.prefix = ["ip", "netns", "exec", netns] if netns else []
-        self.nft, self.timeout = nft, timeout
+        self.nft, self.timeout, self.set_size = nft, timeout, int(set_size)
 
     def allowed(self) -> set[str]:
         return self.start_reading()()
@@ -141,8 +150,8 @@ class NftablesAdapter:
         t, c, v4, v6 = self.table, self.chain, self.sets[4], self.sets[6]
         lines = [
             f"add table inet {t}",
-            f"add set inet {t} {v4} {{ type ipv4_addr; }}",
-            f"add set inet {t} {v6} {{ type ipv6_addr; }}",
+            f"add set inet {t} {v4} {{ type ipv4_addr; size {self.set_size}; }}",
+            f"add set inet {t} {v6} {{ type ipv6_addr; size {self.set_size}; }}",
             *self._telemetry_sets(),
             f"add chain inet {t} {c} {{ type filter hook {self.hook} priority {self.priority}; policy accept; }}",
             f"flush chain inet {t} {c}",
@@ -217,8 +226,17 @@ class NftablesAdapter:
             raise EgressError(_("nft did not answer within %(s)s seconds.") % {"s": self.timeout}) from None
         except OSError as exc:
             raise EgressError(_("nft could not be run: %(error)s") % {"error": exc}) from exc
-        if result.returncode != 0:
-            raise EgressError(_("nft failed: %(error)s") % {"error": result.stderr.strip()[:2000]})
+        if result.returncode == 0:
+            return
+        if _FULL in result.stderr:  # ENFILE: a set holds as many elements as its size
+            raise EgressError(
+                _(
+                    "An allow set of table %(table)s is full (%(size)d addresses): raise the target's set_size"
+                    " and delete the table (nft delete table inet %(table)s) for the next apply to re-create it."
+                )
+                % {"table": self.table, "size": self.set_size}
+            )
+        raise EgressError(_("nft failed: %(error)s") % {"error": result.stderr.strip()[:2000]})
 
 
 def _by_family(addresses: frozenset[str]) -> dict[int, list[str]]:
