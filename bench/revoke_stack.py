@@ -54,7 +54,7 @@ class Services:
         self.pids["PostgreSQL"] = int((data / "data" / "postmaster.pid").read_text().split()[0])
         subprocess.run([pgbin / "psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-q", "-c",
                         "CREATE DATABASE bench"], check=True)  # fmt: skip
-        return f"postgres://postgres@127.0.0.1:{port}/bench?conn_max_age=60"
+        return f"postgres://postgres@127.0.0.1:{port}/bench"
 
     def start_redis(self) -> str:
         port = free_port()
