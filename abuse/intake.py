@@ -154,12 +154,8 @@ def _keys(fingerprint: str, reference: str, reporter: Reporter | None) -> set[tu
 
 def _keys_received_before(reports: list[ReportInput], reporter: Reporter | None) -> set[tuple[str, str]]:
     """The keys (`_keys`) of these reports that stored reports have already, in one query."""
-    same = Q(fingerprint__in=[report.fingerprint() for report in reports])
-    references = [report.reference for report in reports if report.reference]
-    if references and reporter is not None:
-        same |= Q(reporter=reporter, reference__in=references)
     keys = set()
-    for fingerprint, reference, reporter_id in AbuseReport.objects.filter(same).values_list(
+    for fingerprint, reference, reporter_id in _received_before(reports, reporter).values_list(
         "fingerprint", "reference", "reporter_id"
     ):
         keys |= _keys(fingerprint, reference if reporter and reporter_id == reporter.pk else "", reporter)
@@ -188,7 +184,7 @@ def _insert(row: AbuseReport, report: ReportInput, reporter: Reporter | None) ->
         with transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext():
             row.save(force_insert=True)
     except IntegrityError:
-        if not _received_before(report, reporter).exists():
+        if not _received_before([report], reporter).exists():
             raise
         return None
     return row.pk
@@ -231,16 +227,19 @@ def _row(
     )
 
 
-def _received_before(report: ReportInput, reporter: Reporter | None) -> QuerySet[AbuseReport]:
-    same = Q(fingerprint=report.fingerprint())
-    if report.reference and reporter is not None:
-        same |= Q(reporter=reporter, reference=report.reference)
+def _received_before(reports: list[ReportInput], reporter: Reporter | None) -> QuerySet[AbuseReport]:
+    """Stored reports of the same incidents: the same fingerprint, or the same reporter's reference
+    again (AbuseReport's unique constraints)."""
+    same = Q(fingerprint__in=[report.fingerprint() for report in reports])
+    references = [report.reference for report in reports if report.reference]
+    if references and reporter is not None:
+        same |= Q(reporter=reporter, reference__in=references)
     return AbuseReport.objects.filter(same)
 
 
 def _counted_again(report: ReportInput, reporter: Reporter | None) -> Result:
     """A second delivery of a report we have: counted on the original, nothing else changes."""
-    original = _received_before(report, reporter).select_related("account").earliest("pk")
+    original = _received_before([report], reporter).select_related("account").earliest("pk")
     AbuseReport.objects.filter(pk=original.pk).update(deliveries=F("deliveries") + 1)
     return Result(DUPLICATE, original.source_ip, _reference(original.account), original.account_id, original.pk)
 

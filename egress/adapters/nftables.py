@@ -99,8 +99,7 @@ class NftablesAdapter:
         return lambda: set().union(*finish().values())
 
     def counters(self) -> Counters:
-        names = [f"conn_v{family}_{shard}" for family in self.sets for shard in range(_SHARDS)]
-        names += [f"{kind}_v{family}" for kind in ("tried", "over") for family in self.sets]
+        names = [name for family in self.sets for name in [*_counting_sets(family), f"over_v{family}"]]
         counts: dict[str, Counter[str]] = {kind: Counter() for kind in _TELEMETRY}
         for name, counted in self._list_sets(names, _counted)().items():
             counts[name.split("_")[0]].update(counted)  # summed: after a change of _SHARDS, in two
@@ -169,8 +168,7 @@ class NftablesAdapter:
         lines = []
         for family in self.sets:
             kind = f"ipv{family}_addr"
-            counted = [f"conn_v{family}_{shard}" for shard in range(_SHARDS)] + [f"tried_v{family}"]
-            for name in counted:
+            for name in _counting_sets(family):
                 flags = f"type {kind}; flags dynamic,timeout; counter; size {_SIZE};"
                 lines.append(f"add set inet {self.table} {name} {{ {flags} }}")
             for name in ("rate", "over"):
@@ -237,6 +235,11 @@ class NftablesAdapter:
                 % {"table": self.table, "size": self.set_size}
             )
         raise EgressError(_("nft failed: %(error)s") % {"error": result.stderr.strip()[:2000]})
+
+
+def _counting_sets(family: int) -> list[str]:
+    """The sets of a family with a counter per element: the allowed addresses' shards, then the others'."""
+    return [f"conn_v{family}_{shard}" for shard in range(_SHARDS)] + [f"tried_v{family}"]
 
 
 def _by_family(addresses: frozenset[str]) -> dict[int, list[str]]:
