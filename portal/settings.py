@@ -99,6 +99,14 @@ DATABASES = {
 # PostgreSQL connection for every request cost the server more CPU than the request itself.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("PORTAL_DB_CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "PORTAL_DB_PREPARED_STATEMENTS", default=True
+):
+    # Parameters bound by the server, and a query run 5 times on a connection prepared there
+    # (psycopg's threshold): PostgreSQL then no longer parses and plans the same statements again
+    # for every report. Django leaves both off for poolers in transaction mode (PgBouncer before
+    # 1.21), which are the reason to turn this off.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default shares the file between the web process and the worker.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
