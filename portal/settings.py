@@ -5,6 +5,7 @@ environment (or a `.env` file beside manage.py); `.env.example` documents each
 one. This module is the only place that reads the environment.
 """
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -283,6 +284,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("PORTAL_TASKS_EAGER", default=False)
+# Celery's Django fixup closes the database connection before and after every task, unless a
+# connection may serve this many: a new PostgreSQL backend for each task cost the server more CPU
+# than the task's queries, and lost its prepared statements. Out of reach here: portal.celery
+# applies Django's rules instead (PORTAL_DB_CONN_MAX_AGE, a check before reuse), as for a request.
+CELERY_DB_REUSE_MAX = sys.maxsize
 CELERY_TIMEZONE = "UTC"
 # Task modules outside the apps' tasks.py (which autodiscovery finds).
 CELERY_IMPORTS = ["portal.outgoing_mail"]
