@@ -105,8 +105,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
 ):
     # Parameters bound by the server, and a query run 5 times on a connection prepared there
     # (psycopg's threshold): PostgreSQL then no longer parses and plans the same statements again
-    # for every report. Django leaves both off for poolers in transaction mode (PgBouncer before
-    # 1.21), which are the reason to turn this off.
+    # for every report. Django leaves preparing off for poolers in transaction mode that cannot keep
+    # prepared statements (PgBouncer before 1.21, or without max_prepared_statements): turn it off there.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default shares the file between the web process and the worker.
