@@ -11,10 +11,12 @@ from abuse.models import Reporter
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
-        "Take in abuse reports (ARF, X-ARF, Microsoft, SpamCop, Spamhaus, XARF v4) from .eml files, "
-        "mboxes, Maildirs or .json XARF files."
-    )
+    @property
+    def help(self) -> str:  # argparse needs a str: translated when the parser is built
+        return _(
+            "Take in abuse reports (ARF, X-ARF, Microsoft, SpamCop, Spamhaus, XARF v4) from .eml files, "
+            "mboxes, Maildirs or .json XARF files."
+        )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(

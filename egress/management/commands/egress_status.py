@@ -29,7 +29,9 @@ def find_account(given: str) -> Account:
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Show an account's port 25: desired state, actual state per address and target, owed changes.")
+    @property
+    def help(self) -> str:  # argparse needs a str: translated when the parser is built
+        return _("Show an account's port 25: desired state, actual state per address and target, owed changes.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("account", help=gettext_lazy("Account ID (UUID), number or exact name."))

@@ -11,10 +11,12 @@ from egress.selectors import desired_egress, traffic_report
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
-        "Show an account's port-25 traffic: connections and blocked attempts per address, target and "
-        "bucket, over-rate events, and the declared daily volume beside the observed one."
-    )
+    @property
+    def help(self) -> str:  # argparse needs a str: translated when the parser is built
+        return _(
+            "Show an account's port-25 traffic: connections and blocked attempts per address, target and "
+            "bucket, over-rate events, and the declared daily volume beside the observed one."
+        )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("account", help=gettext_lazy("Account ID (UUID), number or exact name."))

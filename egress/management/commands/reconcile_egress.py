@@ -9,9 +9,11 @@ from egress.targets import target_names
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
-        "Read what each enforcement target allows, compare it with the database and repair drift both ways."
-    )
+    @property
+    def help(self) -> str:  # argparse needs a str: translated when the parser is built
+        return _(
+            "Read what each enforcement target allows, compare it with the database and repair drift both ways."
+        )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--target", action="append", help=gettext_lazy("Only this target (repeatable)."))

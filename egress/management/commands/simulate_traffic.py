@@ -12,10 +12,12 @@ from egress.adapters.simulated import simulate_connections
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
-        "Count new port-25 connections from an address on a simulated target, as its firewall would: "
-        "connections if the address is allowed there, blocked attempts if not. The collector reads them."
-    )
+    @property
+    def help(self) -> str:  # argparse needs a str: translated when the parser is built
+        return _(
+            "Count new port-25 connections from an address on a simulated target, as its firewall would: "
+            "connections if the address is allowed there, blocked attempts if not. The collector reads them."
+        )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("target", help=gettext_lazy("A target with the simulated backend."))
