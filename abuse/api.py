@@ -23,8 +23,8 @@ from abuse.auth import IsReporter, ReporterRateThrottle, ReporterTokenAuthentica
 from abuse.formats import xarf4
 from abuse.models import Category, Channel, Reporter
 from abuse.reports import ReportInput, Unreadable, check_time, normalise_ip
-from portal import bounded_json
-from portal.single_line import SingleLineSerializerMixin
+from common import bounded_json
+from common.single_line import SingleLineSerializerMixin
 
 HTTP_STATUS = {
     intake.ACCEPTED: status.HTTP_202_ACCEPTED,

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from abuse.models import Category
-from portal.single_line import SingleLineFormMixin
+from common.single_line import SingleLineFormMixin
 
 
 class FixForm(forms.Form):

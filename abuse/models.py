@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, HashedToken, ServerAddress
-from portal.bounded_json import StoredJSONDecoder
+from common.bounded_json import StoredJSONDecoder
 
 
 class Category(models.TextChoices):

@@ -1,6 +1,6 @@
 """Mail to the account's people when the policy warns or revokes, and when the way back is taken.
 
-Queued after commit (portal.outgoing_mail): a decision that rolls back must not reach the customer,
+Queued after commit (common.outgoing_mail): a decision that rolls back must not reach the customer,
 and mail that fails never undoes or stalls one.
 """
 
@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from abuse.models import PolicyDecision, Revocation
 from accounts.models import Account, Membership
-from portal.outgoing_mail import mail_after_commit
+from common.outgoing_mail import mail_after_commit
 
 
 def _send(account: Account, subject: str, template: str, context: dict) -> None:

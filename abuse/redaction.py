@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from abuse.models import AbuseEvent, AbuseReport, Category, EventKind
 from accounts.models import User
-from portal import bounded_json
+from common import bounded_json
 
 REDACTABLE = {
     "reporter": gettext_lazy("Reported by"),

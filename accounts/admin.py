@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import two_factor
 from accounts.models import Account, CustomerToken, Membership, PlatformToken, Server, ServerAddress, User
-from portal.single_line import SingleLineFormMixin, SingleLineModelForm
+from common.single_line import SingleLineFormMixin, SingleLineModelForm
 
 
 class StaffUserChangeForm(SingleLineFormMixin, UserChangeForm):

@@ -15,7 +15,7 @@ from accounts.models import Account, Server
 from accounts.public_ip import is_public_ip
 from accounts.services import ServerOwnedElsewhere, delete_server, record_server
 from accounts.token_auth import IsPlatform, PlatformTokenAuthentication
-from portal.single_line import SingleLineSerializerMixin
+from common.single_line import SingleLineSerializerMixin
 
 
 class ServerSerializer(SingleLineSerializerMixin, serializers.Serializer):

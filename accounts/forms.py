@@ -3,7 +3,7 @@ from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from portal.single_line import SingleLineFormMixin
+from common.single_line import SingleLineFormMixin
 
 
 class SignupForm(SingleLineFormMixin, forms.Form):

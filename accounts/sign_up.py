@@ -15,8 +15,8 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import User
 from accounts.services import register_customer
-from portal.client_address import client_address
-from portal.outgoing_mail import mail_after_commit
+from common.client_address import client_address
+from common.outgoing_mail import mail_after_commit
 
 
 class SignUpThrottle(SimpleRateThrottle):

@@ -54,8 +54,8 @@ def main() -> None:
 
 
 def scrape_seconds(repeat: int) -> float:
-    from portal import broker
-    from portal.metrics import PortalCollector
+    from operations import broker
+    from operations.metrics import PortalCollector
 
     broker.consumers_per_queue = lambda: None  # the broadcast waits its timeout whatever the tables hold
     times = []
@@ -71,7 +71,7 @@ def sections() -> str:
     """Milliseconds of each part of the collector, once."""
     from django.utils import timezone
 
-    from portal.metrics import PortalCollector
+    from operations.metrics import PortalCollector
 
     collector, now, parts = PortalCollector(), timezone.now(), []
     for name in ("_requests", "_checks", "_egress", "_traffic", "_abuse"):

@@ -8,13 +8,13 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from common.read_only_admin import ReadOnlyAdmin, html_table
 from egress import outbox
 from egress.forms import DecisionForm
 from egress.models import AccountEgress, ChangeStatus, EgressChange, EgressSource, EgressTarget
 from egress.selectors import OPEN, decisions, open_changes
 from egress.services import ReopenRefused, set_desired_state
 from egress.traffic_review import traffic_panel
-from portal.read_only_admin import ReadOnlyAdmin, html_table
 
 DECIDE_PERMISSION = "egress.decide_accountegress"
 

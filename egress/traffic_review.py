@@ -11,9 +11,9 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
+from common.read_only_admin import html_table
 from egress.selectors import over_rate_events, traffic_decisions, traffic_per_address
 from egress.traffic_chart import traffic_chart
-from portal.read_only_admin import html_table
 
 
 @dataclass(frozen=True)

@@ -67,10 +67,10 @@ MIDDLEWARE = [
     # Staff sessions remember the second factor that verified them (portal.admin_site).
     "django_otp.middleware.OTPMiddleware",
     # After authentication, to name the signed-in customer's account on the request's log lines.
-    "portal.log_context.RequestIdMiddleware",
+    "operations.log_context.RequestIdMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "portal.viewer_timezone.ViewerTimezoneMiddleware",
+    "common.viewer_timezone.ViewerTimezoneMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -139,7 +139,7 @@ AXES_USERNAME_FORM_FIELD = "username"
 # One identity however the address is spelt (log-in matches it case-insensitively), and the
 # client's address, not the proxy's, when behind one.
 AXES_USERNAME_CALLABLE = "accounts.login_identity.login_identity"
-AXES_CLIENT_IP_CALLABLE = "portal.client_address.client_address"
+AXES_CLIENT_IP_CALLABLE = "common.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AUTH_PASSWORD_VALIDATORS = [
@@ -148,7 +148,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Sign-up attempts per client address (portal.client_address), in DRF's rate format.
+# Sign-up attempts per client address (common.client_address), in DRF's rate format.
 PORTAL_SIGNUP_RATE = env.str("PORTAL_SIGNUP_RATE", default="10/hour")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "port25"
@@ -175,7 +175,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("PORTAL_DEFAULT_FROM_EMAIL", default="port25@localhost")
-# Mail is sent by a Celery task after the commit (portal.outgoing_mail): an SMTP server that
+# Mail is sent by a Celery task after the commit (common.outgoing_mail): an SMTP server that
 # refuses or is away is tried again after this many seconds, doubling (at most 10 minutes apart),
 # this many times; every failure is logged.
 PORTAL_MAIL_RETRY_SECONDS = env.int("PORTAL_MAIL_RETRY_SECONDS", default=5)
@@ -221,7 +221,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON nested past PORTAL_JSON_MAX_DEPTH answers 400 (plain json recursion answered 500).
     "DEFAULT_PARSER_CLASSES": [
-        "portal.api_parsers.BoundedJSONParser",
+        "common.api_parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -229,7 +229,7 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
     ],
-    # Behind the proxy, throttles key on the client's address as portal.client_address reads it.
+    # Behind the proxy, throttles key on the client's address as common.client_address reads it.
     "NUM_PROXIES": 1 if BEHIND_PROXY else None,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("PORTAL_API_RATE_ANON", default="60/minute"),
@@ -266,14 +266,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "store_processed": False,
         # Every 0.2 s, not kombu's 1 s: an abuse report's revocation waits for two tasks in turn.
         "polling_interval": 0.2,
-        # A message that cannot be read is moved here and logged (portal.file_broker), never fatal.
+        # A message that cannot be read is moved here and logged (operations.file_broker), never fatal.
         "torn_folder": str(VAR_DIR / "broker-torn"),
     }
     if CELERY_BROKER_URL.startswith("filesystem://")
     else {}
 )
 # kombu's file transport, writing whole messages only and setting aside one it cannot read.
-CELERY_BROKER_TRANSPORT = "portal.file_broker:Transport" if CELERY_BROKER_URL.startswith("filesystem://") else None
+CELERY_BROKER_TRANSPORT = "operations.file_broker:Transport" if CELERY_BROKER_URL.startswith("filesystem://") else None
 # Firewall changes have a queue of their own, so that no backlog of checks or abuse reports delays
 # them where a worker serves it alone (docker-compose's egress-worker). A worker started without -Q
 # serves both (scripts/run).
@@ -291,7 +291,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("PORTAL_TASKS_EAGER", default=False)
 CELERY_DB_REUSE_MAX = sys.maxsize
 CELERY_TIMEZONE = "UTC"
 # Task modules outside the apps' tasks.py (which autodiscovery finds).
-CELERY_IMPORTS = ["portal.outgoing_mail"]
+CELERY_IMPORTS = ["common.outgoing_mail"]
 # Periodic tasks; each app's section below adds its entries.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 
@@ -327,15 +327,15 @@ PORTAL_AUTO_APPROVE = env.bool("PORTAL_AUTO_APPROVE", default=False)
 PORTAL_AUTO_APPROVE_MAX_VOLUME = env.int("PORTAL_AUTO_APPROVE_MAX_VOLUME", default=100)
 
 # Log lines: plain text (the default, for scripts/run) or one JSON object per line with the request
-# id, task id, account, request and target where they apply (portal/log_context.py).
+# id, task id, account, request and target where they apply (operations/log_context.py).
 PORTAL_LOG_FORMAT = env.str("PORTAL_LOG_FORMAT", default="text")
 if PORTAL_LOG_FORMAT not in ("text", "json"):
     raise ImproperlyConfigured("PORTAL_LOG_FORMAT must be text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "portal.log_context.ContextFilter"}},
-    "formatters": {"json": {"()": "portal.log_context.PortalJsonFormatter"}, "text": {"format": "%(message)s"}},
+    "filters": {"context": {"()": "operations.log_context.ContextFilter"}},
+    "formatters": {"json": {"()": "operations.log_context.PortalJsonFormatter"}, "text": {"format": "%(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["context"], "formatter": PORTAL_LOG_FORMAT}
     },

@@ -8,8 +8,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import platform_server
-from portal.metrics_endpoint import metrics
-from portal.readiness import readyz
+from operations.metrics_endpoint import metrics
+from operations.readiness import readyz
 from requests_app.api import UnblockRequestViewSet, port25_status_view
 
 

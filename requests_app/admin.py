@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.staff_groups import REVIEW_PERMISSION
+from common.display_time import duration
+from common.read_only_admin import ReadOnlyAdmin
 from egress.traffic_review import traffic_panel
-from portal.display_time import duration
-from portal.read_only_admin import ReadOnlyAdmin
 from requests_app import review, review_pages
 from requests_app.dashboard import review_dashboard
 from requests_app.models import ReasonTemplate, RequestEvent, UnblockRequest

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from accounts.hostnames import normalise_hostname
 from accounts.selectors import acting_account, active_addresses
-from portal.single_line import SingleLineSerializerMixin
+from common.single_line import SingleLineSerializerMixin
 from requests_app import field_validators
 from requests_app.check_flow import subject_key
 from requests_app.customer_timeline import customer_message

@@ -12,7 +12,7 @@ from accounts.hostnames import normalise_hostname
 from accounts.models import Account
 from accounts.public_ip import is_public_ip
 from accounts.selectors import active_addresses
-from portal.single_line import SingleLineFormMixin
+from common.single_line import SingleLineFormMixin
 from requests_app import field_validators
 from requests_app.models import UnblockRequest
 from requests_app.use_case_rules import apply_use_case_rules

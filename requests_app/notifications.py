@@ -1,11 +1,11 @@
-"""Mail to the customer when their request needs them or is decided; queued after the commit (portal.outgoing_mail)."""
+"""Mail to the customer when their request needs them or is decided; queued after the commit (common.outgoing_mail)."""
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from portal.outgoing_mail import mail_after_commit
+from common.outgoing_mail import mail_after_commit
 from requests_app.models import Status, UnblockRequest
 
 

@@ -1,13 +1,13 @@
 """Forms behind the reviewer's buttons; each carries the status the reviewer saw.
 
-Their single-line fields refuse control characters like every other form's (portal.single_line)."""
+Their single-line fields refuse control characters like every other form's (common.single_line)."""
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from portal.single_line import SingleLineFormMixin
+from common.single_line import SingleLineFormMixin
 from requests_app.models import ReasonTemplate, Status
 
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from abuse.models import RejectedReport
 from accounts.models import Account, PlatformToken, Server, User
-from portal.single_line import as_single_line
+from common.single_line import as_single_line
 from requests_app import review_forms
 from requests_app.models import UnblockRequest
 from tests.abuse_samples import report_json, reporter_with_token

@@ -7,8 +7,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from portal.display_time import ago, duration, moment
-from portal.read_only_admin import html_table
+from common.display_time import ago, duration, moment
+from common.read_only_admin import html_table
 
 AT = datetime(2026, 11, 28, 22, 43, 23, 290435, tzinfo=UTC)
 

@@ -1,5 +1,5 @@
 """Finding 9 of the security probe: the embedded worker was handed a half-written message by kombu's file
-broker ("Unrecoverable error: JSONDecodeError"), died, and nothing restarted it. portal.file_broker writes
+broker ("Unrecoverable error: JSONDecodeError"), died, and nothing restarted it. operations.file_broker writes
 whole messages only and sets aside one it cannot read; scripts/run starts a worker again when it exits
 (tests/test_embedded_default_recovers.py, on a copy of the project)."""
 
@@ -29,7 +29,7 @@ def broker(tmp_path, control_folder) -> tuple[Connection, Path, Path]:
         "torn_folder": str(torn),
         "control_folder": str(control_folder),
     }
-    with Connection("filesystem://", transport="portal.file_broker:Transport", transport_options=options) as conn:
+    with Connection("filesystem://", transport="operations.file_broker:Transport", transport_options=options) as conn:
         yield conn, folder, torn
 
 
@@ -40,7 +40,7 @@ def test_a_torn_message_is_set_aside_and_logged_and_the_next_one_is_delivered(br
     queue = conn.SimpleQueue(QUEUE)
     queue.put({"hello": "world"})
 
-    with caplog.at_level(logging.ERROR, logger="portal.file_broker"):
+    with caplog.at_level(logging.ERROR, logger="operations.file_broker"):
         message = queue.get(timeout=10)
 
     assert message.payload == {"hello": "world"}

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from abuse.models import AbuseReport, Category, Channel, RejectedReport
 from abuse.revocations import revoke
-from portal import bounded_json
+from common import bounded_json
 from tests.abuse_samples import reporter_with_token
 from tests.test_platform_api import platform as platform  # fixture
 from tests.test_platform_api import platform_token as platform_token  # fixture

@@ -1,4 +1,4 @@
-"""Imports point one way (DESIGN.md): no cycles between modules, and the apps depend as drawn.
+"""Imports point one way (DESIGN.md): no cycles between modules, and the packages depend as drawn.
 
 Read from the source with `ast`, imports inside functions included: a cycle hidden in a function
 is a cycle all the same.
@@ -11,15 +11,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("accounts", "verification", "egress", "requests_app", "abuse")
-PACKAGES = ("portal", *APPS)
-# The apps each app may import (besides itself and the project package `portal`).
+# The project's top-level packages, each with the others it may import (besides itself):
+# `common` is the floor and imports nothing of ours (settings come through django.conf);
+# the apps import the apps drawn below them and `common`, never `operations` nor `portal`
+# (Django reaches those by the strings in the settings); `operations` reads every app;
+# `portal`, the configuration, routes to all of them.
 MAY_USE = {
-    "accounts": set(),
-    "verification": {"accounts"},
-    "egress": {"accounts"},
-    "requests_app": {"accounts", "verification", "egress"},
-    "abuse": {"accounts", "verification", "egress"},
+    "common": set(),
+    "accounts": {"common"},
+    "verification": {"common", "accounts"},
+    "egress": {"common", "accounts"},
+    "requests_app": {"common", "accounts", "verification", "egress"},
+    "abuse": {"common", "accounts", "verification", "egress"},
+    "operations": {"common", *APPS},
+    "portal": {"common", "operations", *APPS},
 }
+PACKAGES = tuple(MAY_USE)
+# Top-level folders that are not packages of the running portal.
+NOT_PORTAL = {"tests", "bench", "scripts", "deploy", "docs", "static", "templates", "var", "node_modules"}
 
 
 def module_name(path: Path) -> str:
@@ -131,14 +140,56 @@ def test_no_module_imports_itself_back(graph):
     assert cycles(graph) == []
 
 
-def test_apps_depend_one_way(graph):
-    wrong = sorted(
+def wrong_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Each import from one top-level package into another that MAY_USE does not allow."""
+    return sorted(
         f"{importer} imports {imported}"
         for importer, targets in graph.items()
         for imported in targets
-        if (app := importer.split(".")[0]) in MAY_USE
-        and (other := imported.split(".")[0]) in MAY_USE
-        and other != app
-        and other not in MAY_USE[app]
+        if (package := importer.split(".")[0]) != (other := imported.split(".")[0])
+        and other not in MAY_USE[package]
     )
-    assert wrong == []
+
+
+def test_every_package_of_the_portal_is_held_to_a_rule():
+    packages = {path.parent.name for path in ROOT.glob("*/__init__.py")} - NOT_PORTAL
+    assert packages - set(MAY_USE) == set(), "add the new package to MAY_USE, with what it may import"
+
+
+def test_wrong_imports_are_found():
+    graph = {
+        "common.single_line": {"accounts.models", "portal.settings", "common.display_time"},
+        "common.display_time": set(),
+        "accounts.forms": {"common.single_line", "operations.metrics", "portal.celery"},
+        "operations.broker": {"portal.celery", "egress.models"},
+        "portal.urls": {"operations.readiness", "requests_app.api"},
+        "egress.services": {"abuse.policy", "accounts.models"},
+    }
+
+    assert wrong_imports(graph) == [
+        "accounts.forms imports operations.metrics",
+        "accounts.forms imports portal.celery",
+        "common.single_line imports accounts.models",
+        "common.single_line imports portal.settings",
+        "egress.services imports abuse.policy",
+        "operations.broker imports portal.celery",
+    ]
+
+
+def test_packages_depend_one_way(graph):
+    assert wrong_imports(graph) == []
+
+
+def test_common_imports_nothing_of_ours_but_itself(graph):
+    assert {imported for name, targets in graph.items() if name.startswith("common.") for imported in targets} <= {
+        name for name in graph if name.startswith("common.")
+    }
+
+
+def test_no_app_imports_operations_or_portal(graph):
+    assert [
+        f"{importer} imports {imported}"
+        for importer, targets in graph.items()
+        for imported in targets
+        if importer.split(".")[0] in APPS and imported.split(".")[0] in ("operations", "portal")
+    ] == []

@@ -13,8 +13,8 @@ import redis
 from django.test import override_settings
 
 from egress.tasks import reconcile_target
-from portal import log_context
-from portal.log_context import ContextFilter, PortalJsonFormatter
+from operations import log_context
+from operations.log_context import ContextFilter, PortalJsonFormatter
 from tests.conftest import redis_url
 
 

@@ -1,6 +1,6 @@
 """GET /metrics: who may scrape it, and that each series says what the database holds.
 
-The series are read from the database at scrape time (portal/metrics.py), so the rows are made
+The series are read from the database at scrape time (operations/metrics.py), so the rows are made
 here the way the apps make them and the scrape is parsed with prometheus_client's own parser.
 """
 

@@ -20,7 +20,7 @@ from abuse.admin.base import form_page
 from abuse.forms import NoteForm
 from abuse.models import AbuseEvent, PolicyDecision, Revocation
 from abuse.selectors import flagged_accounts, timeline
-from portal.read_only_admin import ReadOnlyAdmin, html_table
+from common.read_only_admin import ReadOnlyAdmin, html_table
 
 
 def _reports_table(decision: PolicyDecision) -> str:

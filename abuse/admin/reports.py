@@ -17,9 +17,9 @@ from abuse.admin.base import form_page
 from abuse.forms import StaffReportForm
 from abuse.models import AbuseReport, Channel, MailboxMessage, RejectedReport, Reporter, ReporterToken, ReportFormat
 from abuse.reports import ReportInput, Unreadable
-from portal import bounded_json
-from portal.read_only_admin import ReadOnlyAdmin
-from portal.single_line import SingleLineModelForm
+from common import bounded_json
+from common.read_only_admin import ReadOnlyAdmin
+from common.single_line import SingleLineModelForm
 
 RAW_SHOWN = 200_000  # characters of a raw report shown on its page
 

@@ -15,7 +15,7 @@ from abuse.categories import category_of
 from abuse.formats.mail import Mail
 from abuse.models import ReportFormat
 from abuse.reports import ReportInput, Unreadable, check_time, normalise_ip
-from portal import bounded_json
+from common import bounded_json
 
 NAME = ReportFormat.XARF4
 REQUIRED = re.compile(r"^'([^']+)' is a required property$")

@@ -1,8 +1,8 @@
-"""{% load display_time %}: the filters of portal.display_time for templates."""
+"""{% load display_time %}: the filters of common.display_time for templates."""
 
 from django import template
 
-from portal import display_time
+from common import display_time
 
 register = template.Library()
 register.filter("moment", display_time.moment)

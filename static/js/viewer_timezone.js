@@ -1,4 +1,4 @@
-// Tell the server the viewer's time zone so it can show times in it (see portal/viewer_timezone.py).
+// Tell the server the viewer's time zone so it can show times in it (see common/viewer_timezone.py).
 (function () {
   var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (tz && document.cookie.indexOf("tz=" + tz) === -1) {

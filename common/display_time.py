@@ -12,7 +12,7 @@ NOTHING = "\u2013"  # an en dash: no value
 
 
 def moment(value: datetime | None) -> str:
-    """`3 Dec 2026, 14:05 CET` (portal/formats): in the zone the viewer's browser reported (portal.viewer_timezone)."""
+    """`3 Dec 2026, 14:05 CET` (portal/formats): in the zone the viewer's browser reported (common.viewer_timezone)."""
     if value is None:
         return NOTHING
     return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")

@@ -31,7 +31,7 @@ from egress.models import (
     TrafficEvent,
 )
 from egress.targets import target_names
-from portal import broker
+from operations import broker
 from requests_app.models import RequestEvent, Status, UnblockRequest
 from verification.models import UNDECIDED, CheckResult
 

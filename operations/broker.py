@@ -9,6 +9,7 @@ transports (the embedded default's file broker) only say whether they connect.
 from dataclasses import dataclass
 
 import redis
+from celery import current_app
 from django.conf import settings
 from kombu import Connection
 
@@ -73,15 +74,13 @@ def consumers_per_queue() -> dict[str, int] | None:
     A broadcast waits its whole timeout for answers (PORTAL_METRICS_INSPECT_TIMEOUT), so a scrape
     takes at least that long.
     """
-    from portal.celery import app
-
     url = settings.CELERY_BROKER_URL
     if not _is_redis(url):
         return None
     try:
         # Polling for the answers every 50 ms, not kombu's 1 s: a scrape would wait that second too.
         with Connection(url, transport_options={"polling_interval": 0.05}) as conn:
-            inspect = app.control.inspect(timeout=settings.PORTAL_METRICS_INSPECT_TIMEOUT, connection=conn)
+            inspect = current_app.control.inspect(timeout=settings.PORTAL_METRICS_INSPECT_TIMEOUT, connection=conn)
             answers = inspect.active_queues() or {}
     except Exception:  # the broker is down: the scrape says so through portal_broker_up
         return None

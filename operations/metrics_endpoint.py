@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from portal.metrics import PortalCollector
+from operations.metrics import PortalCollector
 
 
 def may_scrape(request: HttpRequest) -> bool:

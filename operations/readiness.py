@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET
 
 from egress.models import EgressTarget
 from egress.targets import target_names
-from portal.broker import read_broker
-from portal.metrics_endpoint import may_scrape
+from operations.broker import read_broker
+from operations.metrics_endpoint import may_scrape
 
 
 def database_problem() -> str | None:

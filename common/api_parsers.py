@@ -4,7 +4,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.utils import json as drf_json
 
-from portal import bounded_json
+from common import bounded_json
 
 
 class BoundedJSONParser(JSONParser):

@@ -16,7 +16,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
-from portal.single_line import as_single_line
+from common.single_line import as_single_line
 
 logger = logging.getLogger(__name__)
 

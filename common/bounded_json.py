@@ -3,7 +3,7 @@
 Python's json module recurses once per level: a body of 100,000 `[` raises RecursionError (a 500,
 not a 400), and a document that parsed at 900 levels still breaks whatever later walks it
 (`json.dumps(indent=…)`, templates). Every API reads JSON through `loads` (the default DRF
-parser, portal.api_parsers), and stored JSON is shown through `dumps_for_display`.
+parser, common.api_parsers), and stored JSON is shown through `dumps_for_display`.
 """
 
 import json

@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from portal.display_time import moment
+from common.display_time import moment
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
