@@ -88,10 +88,8 @@ class TrafficChart:
                 )
             )
         return format_html(
-            '<svg viewBox="0 0 {} {}" width="{}" height="{}" class="traffic-chart" role="img" '
-            'aria-labelledby="traffic-caption">{}</svg>',
-            WIDTH,
-            HEIGHT,
+            # No width or height: the drawing scales to its container (CSS .traffic-chart), never past it.
+            '<svg viewBox="0 0 {} {}" class="traffic-chart" role="img" aria-labelledby="traffic-caption">{}</svg>',
             WIDTH,
             HEIGHT,
             mark_safe("".join(parts)),  # noqa: S308 - every part built by format_html above
