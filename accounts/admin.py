@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import two_factor
 from accounts.models import Account, CustomerToken, Membership, PlatformToken, Server, ServerAddress, User
+from accounts.staff_groups import RECORD_VERIFICATION_PERMISSION
 from common.single_line import SingleLineFormMixin, SingleLineModelForm
 
 
@@ -77,16 +78,19 @@ class AccountAdmin(admin.ModelAdmin):
     inlines = [MembershipInline, ServerInline]
     actions = ["mark_identity_verified", "mark_payment_verified"]
 
+    def has_record_verification_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(RECORD_VERIFICATION_PERMISSION)
+
     def _record(self, request: HttpRequest, queryset: QuerySet[Account], kind: str) -> None:
         for account in queryset:
             account.record_verification(kind, request.user)
         self.message_user(request, _("Recorded for %(n)d account(s).") % {"n": len(queryset)}, messages.SUCCESS)
 
-    @admin.action(description=_("Mark identity as verified"), permissions=["change"])
+    @admin.action(description=_("Mark identity as verified"), permissions=["record_verification"])
     def mark_identity_verified(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
         self._record(request, queryset, "identity")
 
-    @admin.action(description=_("Mark payment method as verified"), permissions=["change"])
+    @admin.action(description=_("Mark payment method as verified"), permissions=["record_verification"])
     def mark_payment_verified(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
         self._record(request, queryset, "payment")
 

@@ -1,6 +1,8 @@
-"""The platform's API: it reports servers and their public addresses as they come and go."""
+"""The platform's API: it reports servers and their public addresses as they come and go, and the
+verifications (identity, payment) its own checks completed for an account."""
 
 import ipaddress
+import uuid
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -86,3 +88,22 @@ def platform_server(request: Request, external_id: str) -> Response:
         delete_server(server)
         return Response(status=status.HTTP_204_NO_CONTENT)
     return Response(_server_data(server))
+
+
+VERIFICATION_KINDS = ("identity", "payment")
+
+
+@extend_schema(request=None, responses={204: None})
+@api_view(["PUT"])
+@authentication_classes([PlatformTokenAuthentication])
+@permission_classes([IsPlatform])
+def platform_verification(request: Request, reference: uuid.UUID, kind: str) -> Response:
+    """Record that the account completed `identity` or `payment` verification with the provider.
+
+    Recorded by nobody in person, so any reviewer may approve on it (requests_app.review).
+    """
+    if kind not in VERIFICATION_KINDS:
+        message = _("The verification is one of: %(kinds)s.") % {"kinds": ", ".join(VERIFICATION_KINDS)}
+        return Response({"kind": [message]}, status=status.HTTP_404_NOT_FOUND)
+    get_object_or_404(Account, reference=reference).record_verification(kind, None)
+    return Response(status=status.HTTP_204_NO_CONTENT)

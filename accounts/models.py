@@ -79,6 +79,9 @@ class Account(models.Model):
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
         ordering = ["name"]
+        # Apart from change_account, which reviewers hold: whoever records a verification is not the
+        # one who approves on it (requests_app.review), so a reviewer cannot certify an account alone.
+        permissions = [("record_verification_account", _("Can record identity and payment verification"))]
 
     def __str__(self) -> str:
         return self.name
@@ -92,7 +95,7 @@ class Account(models.Model):
         return self.payment_verified_at is not None
 
     def record_verification(self, kind: str, by: User | None) -> None:
-        """Record that staff (or a provider integration, with `by` None) verified identity or payment."""
+        """Record that a verification officer (or the platform's integration, with `by` None) verified it."""
         if kind not in ("identity", "payment"):
             raise ValueError(kind)
         setattr(self, f"{kind}_verified_at", timezone.now())

@@ -4,6 +4,11 @@ from django.contrib.auth.models import Group, Permission
 
 SUPPORT_REVIEWER = "Support reviewer"
 ABUSE_DESK = "Abuse desk"
+# Records identity and payment verification by hand, where the platform does not report it
+# (PUT /api/v1/platform/accounts/<id>/verifications/<kind>/). Reviewers do not hold it: the one who
+# approves must not be the one who certified the account.
+VERIFICATION_OFFICER = "Verification officer"
+RECORD_VERIFICATION_PERMISSION = "accounts.record_verification_account"
 # What a support reviewer may do that others may not: review unblock requests (take, ask, approve,
 # reject). The abuse desk's way back also asks for it (abuse.revocations).
 REVIEW_PERMISSION = "requests_app.review_unblockrequest"
@@ -23,6 +28,9 @@ _ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
         ("abuse", "abusereport"): ("view",),
         ("abuse", "policydecision"): ("view",),
         ("abuse", "abuseevent"): ("view",),
+    },
+    VERIFICATION_OFFICER: {
+        ("accounts", "account"): ("view", "record_verification"),
     },
     ABUSE_DESK: {
         ("accounts", "account"): ("view",),

@@ -7,7 +7,7 @@ from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from accounts.api import platform_server
+from accounts.api import platform_server, platform_verification
 from operations.metrics_endpoint import metrics
 from operations.readiness import readyz
 from requests_app.api import UnblockRequestViewSet, port25_status_view
@@ -37,6 +37,11 @@ router.register("requests", UnblockRequestViewSet, basename="api-request")
 api_v1 = [
     path("port25/", port25_status_view, name="api-port25"),
     path("platform/servers/<str:external_id>/", platform_server, name="api-platform-server"),
+    path(
+        "platform/accounts/<uuid:reference>/verifications/<str:kind>/",
+        platform_verification,
+        name="api-platform-verification",
+    ),
     path("abuse/", include("abuse.api_urls")),
     *router.urls,
 ]

@@ -90,6 +90,15 @@ def _check_verifications(request: UnblockRequest, reviewer: User | None, overrid
     )
 
 
+def _check_not_self_certified(request: UnblockRequest, reviewer: User | None) -> None:
+    """Whoever recorded the account's identity or payment verification does not approve on it, superusers too."""
+    account = request.account
+    if reviewer is not None and reviewer.pk in (account.identity_verified_by_id, account.payment_verified_by_id):
+        raise ReviewConflict(
+            _("You recorded this account's verification yourself; another reviewer must approve its request.")
+        )
+
+
 @transaction.atomic
 def approve(
     request_id: int,
@@ -107,6 +116,7 @@ def approve(
     request = _locked(request_id, expected_status)
     if request.status != Status.AWAITING_REVIEW:
         raise ReviewConflict(_("Only a request awaiting review can be approved."))
+    _check_not_self_certified(request, reviewer)
     _check_verifications(request, reviewer, override)
     if needs_four_eyes(request) and not auto:
         if request.approvals.filter(reviewer=reviewer).exists():
