@@ -150,6 +150,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Sign-up attempts per client address (common.client_address), in DRF's rate format.
 PORTAL_SIGNUP_RATE = env.str("PORTAL_SIGNUP_RATE", default="10/hour")
+# Password resets per client address, and per typed e-mail address (accounts/password_reset.py).
+PORTAL_PASSWORD_RESET_RATE = env.str("PORTAL_PASSWORD_RESET_RATE", default="5/hour")
+PORTAL_PASSWORD_RESET_ADDRESS_RATE = env.str("PORTAL_PASSWORD_RESET_ADDRESS_RATE", default="5/hour")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "port25"
 LOGOUT_REDIRECT_URL = "login"

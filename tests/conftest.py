@@ -94,9 +94,11 @@ def _mail_sent_in_process(request, monkeypatch):
     tested in tests/test_mail_after_commit.py (mark `mail_through_worker`).
     """
     if request.node.get_closest_marker("mail_through_worker") is None:
+        from accounts.tasks import mail_password_reset
         from common.outgoing_mail import send_mail_task
 
         monkeypatch.setattr(send_mail_task, "delay", send_mail_task)
+        monkeypatch.setattr(mail_password_reset, "delay", mail_password_reset)
 
 
 def redis_url(db: int) -> str:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from abuse import backlog, intake
@@ -164,3 +166,19 @@ def test_an_account_name_with_cr_lf_stalls_no_other_account_in_the_same_batch(wo
     assert sorted(m["To"] for m in mailbox.received) == ["alice@acme.test", "bob@globex.test"]
     assert all("\n" not in m["Subject"] and "\r" not in m["Subject"] for m in mailbox.received)
     assert not any(m["Bcc"] for m in mailbox.received)
+
+
+def test_a_password_reset_is_looked_up_and_mailed_by_the_worker(worker, smtp_port):
+    """Issue 23.6: the request only queues; the worker finds the account (or none) and mails the link."""
+    make_customer("alice@acme.test", "Acme", "vm-acme-1", CUSTOMER_IPS)
+    mailbox = Mailbox()
+
+    with smtp_on(smtp_port, mailbox):
+        for email in ("nobody@acme.test", "alice@acme.test"):
+            assert Client().post(reverse("password_reset"), {"email": email}).status_code == 302
+        wait_for(lambda: worker.read_bytes().count(b"mail_password_reset") >= 4, 60, log_tail(worker))
+        wait_for(lambda: mailbox.received, 60, log_tail(worker))
+
+    [message] = mailbox.received
+    assert message["To"] == "alice@acme.test"
+    assert "/accounts/password-reset/" in message.get_payload()
