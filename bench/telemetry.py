@@ -181,9 +181,9 @@ def connection_rates(options, customer: str, gateway: str, internet: str) -> Non
 
 def collection_times(options, netns: str) -> None:
     from egress.adapters import Change
-    from egress.adapters.nftables import _SHARDS
     from egress.targets import adapter_for
     from egress.traffic import collect
+    from nft_ruleset.ruleset import SHARDS as _SHARDS
 
     adapter = adapter_for("bench")
     reference = "add table inet one\nadd set inet one conn_v4 { type ipv4_addr; flags dynamic,timeout; counter; }"

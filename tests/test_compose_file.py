@@ -4,6 +4,7 @@
 engine is needed. `.env.example` must document every variable settings.py reads.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -19,6 +20,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 APP_SERVICES = ("web", "worker", "egress-worker", "beat")
 BACKING_SERVICES = ("postgres", "redis")
 MONITORING_SERVICES = ("prometheus", "grafana")  # the `monitoring` profile
+GATEWAY_SERVICES = ("gateway-secrets", "gateway")
 # env.bool("NAME", ...), env.str(...), env.list(...), env.db_url(...), env.email_url(...), ...
 ENV_READ = re.compile(r"""\benv\.[a-z_]+\(\s*["']([A-Z][A-Z0-9_]*)["']""")
 
@@ -90,7 +92,22 @@ def _named_volumes(service: dict) -> set[str]:
 
 
 def test_compose_has_every_service(compose: dict) -> None:
-    assert set(compose["services"]) == {*BACKING_SERVICES, *APP_SERVICES, *MONITORING_SERVICES}
+    assert set(compose["services"]) == {*BACKING_SERVICES, *APP_SERVICES, *MONITORING_SERVICES, *GATEWAY_SERVICES}
+
+
+def test_one_gateway_runs_with_net_admin_only_and_is_the_portals_enforcement_target(compose: dict) -> None:
+    gateway = compose["services"]["gateway"]
+    assert (gateway["cap_add"], gateway["cap_drop"]) == (["NET_ADMIN"], ["ALL"])
+    assert gateway["environment"]["GATEWAY_TLS_CERT"], "it listens beyond loopback: TLS"
+    targets = json.loads(compose["services"]["egress-worker"]["environment"]["PORTAL_EGRESS_TARGETS"])
+    assert targets == {
+        "gateway": {
+            "backend": "http",
+            "url": "https://gateway:8025/v1/port25",
+            "token_file": "/gateway-secrets/token",
+            "ca_file": "/gateway-secrets/ca.pem",
+        }
+    }
 
 
 def test_monitoring_runs_only_in_its_profile_with_the_shipped_config(compose: dict) -> None:

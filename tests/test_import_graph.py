@@ -20,12 +20,16 @@ MAY_USE = {
     "common": set(),
     "accounts": {"common"},
     "verification": {"common", "accounts"},
-    "egress": {"common", "accounts"},
+    "egress": {"common", "accounts", "nft_ruleset"},
     "requests_app": {"common", "accounts", "verification", "egress"},
     "abuse": {"common", "accounts", "verification", "egress"},
     "operations": {"common", *APPS},
     "portal": {"common", "operations", *APPS},
+    # Deployed apart from the portal: the gateway service, and the ruleset it shares with `egress`.
+    "nft_ruleset": set(),
+    "gateway": {"nft_ruleset"},
 }
+STANDALONE = ("gateway", "nft_ruleset")
 PACKAGES = tuple(MAY_USE)
 # Top-level folders that are not packages of the running portal.
 NOT_PORTAL = {"tests", "bench", "scripts", "deploy", "docs", "static", "templates", "var", "node_modules"}
@@ -193,3 +197,28 @@ def test_no_app_imports_operations_or_portal(graph):
         for imported in targets
         if importer.split(".")[0] in APPS and imported.split(".")[0] in ("operations", "portal")
     ] == []
+
+
+def _roots_imported(path: Path) -> set[str]:
+    """The top-level names a module imports, ours or not (relative imports stay in the package)."""
+    found = set()
+    for node in ast.walk(_without_type_checking(ast.parse(path.read_text(), filename=str(path)))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_gateway_and_the_ruleset_stand_apart_from_the_portal():
+    """The gateway runs on enforcement nodes with its own small requirements: no Django, no portal
+    database or settings, nothing of the apps; the ruleset under it is shared with `egress`."""
+    wrong = sorted(
+        f"{path.relative_to(ROOT)} imports {root}"
+        for package in STANDALONE
+        for path in (ROOT / package).rglob("*.py")
+        for root in _roots_imported(path)
+        if root in {"django", "rest_framework", "celery", "kombu", "environ"}
+    )
+    assert wrong == []
+

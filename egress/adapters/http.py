@@ -7,7 +7,9 @@ A 4xx answer is final.
 """
 
 import ipaddress
+import ssl
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 from django.core.exceptions import ValidationError
@@ -18,17 +20,27 @@ from egress.adapters import Change, Counters, EgressError
 
 
 class HttpAdapter:
-    def __init__(self, *, name: str, url: str, token: str = "", timeout: float = 10.0, ca_file: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        url: str,
+        token: str = "",
+        token_file: str = "",
+        timeout: float = 10.0,
+        ca_file: str = "",
+    ) -> None:
         parts = httpx.URL(url) if url.startswith(("http://", "https://")) else None
         if parts is None or not parts.host:
             raise ValueError(_("The API URL must be http:// or https:// with a host: %(url)r") % {"url": url})
         self.target = name
         self.base = url.rstrip("/")
+        if token and token_file:
+            raise ValueError(_("Give the API token or a token_file, not both."))
         self.headers = {"Accept": "application/json"}
-        if token:
-            self.headers["Authorization"] = f"Bearer {token}"
+        self.token, self.token_file = token, token_file
         self.timeout = float(timeout)
-        self.verify: str | bool = ca_file or True
+        self.ca_file = ca_file
 
     def allowed(self) -> set[str]:
         payload = self._request("GET", "/allowed")
@@ -59,9 +71,14 @@ class HttpAdapter:
     def _request(self, method: str, path: str, *, body: dict | None = None, key: str = "") -> dict:
         headers = {**self.headers, **({"Idempotency-Key": key} if key else {})}
         try:
-            with httpx.Client(timeout=self.timeout, verify=self.verify) as client:
+            # A token file is read at each call, as the CA is: a replaced secret takes effect at once.
+            if token := self.token or (Path(self.token_file).read_text().strip() if self.token_file else ""):
+                headers["Authorization"] = f"Bearer {token}"
+            # The pinned CA is read at each call, so a replaced or broken file shows on the change.
+            verify = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
+            with httpx.Client(timeout=self.timeout, verify=verify) as client:
                 response = client.request(method, self.base + path, json=body, headers=headers)
-        except httpx.HTTPError as exc:  # timeouts, refused and reset connections, broken answers
+        except (httpx.HTTPError, OSError) as exc:  # timeouts, refused and reset connections, broken answers, CA
             detail = str(exc) or type(exc).__name__
             raise EgressError(
                 _("%(method)s %(path)s failed: %(error)s") % {"method": method, "path": path, "error": detail}
