@@ -13,11 +13,6 @@ class AbuseConfig(AppConfig):
 
         decided.connect(on_egress_decision, dispatch_uid="abuse.close_on_reopen")
 
-        from abuse.receivers import on_egress_reopening
-        from egress.signals import reopening
-
-        reopening.connect(on_egress_reopening, dispatch_uid="abuse.who_may_reopen")
-
         from abuse.receivers import on_traffic_observed
         from egress.signals import traffic_observed
 

@@ -1,7 +1,9 @@
-"""Revocation and the way back: who may reopen port 25 after an account's first, second, third... revocation.
+"""Revocation and the way back: the revocation's record, its steps, and the level it needs for the way back.
 
-Every change of port 25 goes through egress.services.set_desired_state; every step here is
-on the account's abuse timeline (AbuseEvent) and in the egress history.
+Who has that level is one rule, egress.reopening, which every path that opens port 25 meets in
+egress.services.set_desired_state; a revocation closes port 25 with a hold of its level
+(PORTAL_ABUSE_REINSTATEMENT, by the revocation's number). Every step here is on the account's abuse
+timeline (AbuseEvent) and in the egress history.
 """
 
 from collections import Counter
@@ -11,22 +13,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from abuse import notifications
 from abuse.models import AbuseEvent, AbuseReport, EventKind, PolicyDecision, PolicyOutcome, Revocation, RevocationState
 from accounts.models import Account, User
-from accounts.staff_groups import REVIEW_PERMISSION
-from egress.models import EgressDecision, EgressSource, EgressState
-from egress.services import ReopenRefused, set_desired_state
-
-ABUSE_DESK, REVIEWER, SUPERUSER = "abuse_desk", "reviewer", "superuser"
-LEVEL_NAMES = {
-    ABUSE_DESK: gettext_lazy("the abuse desk"),
-    REVIEWER: gettext_lazy("a support reviewer"),
-    SUPERUSER: gettext_lazy("a superuser"),
-}
-REINSTATE_PERMISSION = "abuse.reinstate_revocation"
+from egress.models import EgressDecision, EgressSource, EgressState, ReopenLevel
+from egress.reopening import may_lift
+from egress.services import let_a_request_reopen, set_desired_state
 
 
 class NotAllowed(Exception):
@@ -49,7 +42,7 @@ def revoke(account: Account, reports: list[AbuseReport], rule: str, *, reason: s
         EgressState.BLOCKED,
         source=EgressSource.ABUSE,
         reason=reason,
-        superuser_to_reopen=required_level(revocation) == SUPERUSER,
+        reopen_by=required_level(revocation),
     )
     AbuseEvent.objects.create(
         account=account, kind=EventKind.REVOKED, decision=decision, revocation=revocation, message=rule
@@ -66,41 +59,21 @@ def _reason(reports: list[AbuseReport]) -> str:
 
 
 def required_level(revocation: Revocation) -> str:
-    """Who may take the way back after this revocation (PORTAL_ABUSE_REINSTATEMENT, by its number)."""
+    """The level of the way back after this revocation (PORTAL_ABUSE_REINSTATEMENT, by its number)."""
     levels = settings.PORTAL_ABUSE_REINSTATEMENT
     level = levels[min(revocation.ordinal, len(levels)) - 1]
-    if level not in LEVEL_NAMES:
-        raise ImproperlyConfigured(f"PORTAL_ABUSE_REINSTATEMENT: unknown level {level!r} (one of {list(LEVEL_NAMES)})")
+    if level not in ReopenLevel.values:
+        raise ImproperlyConfigured(f"PORTAL_ABUSE_REINSTATEMENT: unknown level {level!r} (one of {ReopenLevel.values})")
     return level
 
 
-def may_reopen(user: User, revocation: Revocation) -> bool:
-    level = required_level(revocation)
-    if user.is_superuser:
-        return True
-    if level == SUPERUSER or not user.has_perm(REINSTATE_PERMISSION):
-        return False
-    return level == ABUSE_DESK or user.has_perm(REVIEW_PERMISSION)
+def who_may_reopen(revocation: Revocation) -> str:
+    """Who has this revocation's level, as the pages name them ("a support reviewer")."""
+    return ReopenLevel(required_level(revocation)).label
 
 
-def refuse_reopening_without_authority(account: Account, actor: User | None, source: str) -> None:
-    """The rule "who may end this revocation" on every path that opens port 25 (egress asks before it allows).
-
-    A reinstatement closes the revocation before it opens port 25; an approved request is the way
-    back once someone with the authority required one; any other opening (the egress admin, an
-    approval while the revocation is active) needs the same authority as a reinstatement.
-    """
-    revocation = Revocation.objects.open().filter(account=account).first()
-    if revocation is None:
-        return
-    if revocation.state == RevocationState.NEW_REQUEST and source == EgressSource.REQUEST:
-        return
-    if actor is not None and may_reopen(actor, revocation):
-        return
-    raise ReopenRefused(
-        _("Revocation number %(n)d of this account is open: only %(who)s may open port 25 again.")
-        % {"n": revocation.ordinal, "who": LEVEL_NAMES[required_level(revocation)]}
-    )
+def may_reopen(user: User | None, revocation: Revocation) -> bool:
+    return may_lift(user, required_level(revocation))
 
 
 def _locked_open(revocation: Revocation, actor: User) -> Revocation:
@@ -110,7 +83,7 @@ def _locked_open(revocation: Revocation, actor: User) -> Revocation:
     if not may_reopen(actor, locked):
         raise NotAllowed(
             _("Revocation number %(n)d of this account: only %(who)s may decide the way back.")
-            % {"n": locked.ordinal, "who": LEVEL_NAMES[required_level(locked)]}
+            % {"n": locked.ordinal, "who": who_may_reopen(locked)}
         )
     return locked
 
@@ -146,6 +119,7 @@ def require_new_request(revocation: Revocation, actor: User, note: str) -> Revoc
     if revocation.state == RevocationState.NEW_REQUEST:
         raise NotAllowed(_("A new request is required already."))
     _close(revocation, RevocationState.NEW_REQUEST, actor, note)
+    let_a_request_reopen(revocation.account)
     AbuseEvent.objects.create(
         account=revocation.account, kind=EventKind.NEW_REQUEST, actor=actor, revocation=revocation, message=note
     )
@@ -177,10 +151,8 @@ def close_on_reopen(decision: EgressDecision) -> None:
         return
     _close(revocation, RevocationState.REOPENED, decision.actor, decision.reason)
     message = f"{decision.get_source_display()}: {decision.reason}"
-    if decision.actor is None or not may_reopen(decision.actor, revocation):
-        message += " " + _("(reopening this revocation needed %(who)s)") % {
-            "who": LEVEL_NAMES[required_level(revocation)]
-        }
+    if not may_reopen(decision.actor, revocation):
+        message += " " + _("(reopening this revocation needed %(who)s)") % {"who": who_may_reopen(revocation)}
     AbuseEvent.objects.create(
         account_id=decision.account_id,
         kind=EventKind.REOPENED,

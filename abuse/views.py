@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 from abuse import revocations, selectors
 from abuse.forms import FixForm
 from accounts.selectors import acting_account
+from egress.models import ReopenLevel
 
 
 @login_required
@@ -32,7 +33,7 @@ def revocation(request: HttpRequest) -> HttpResponse:
         "revocation": latest,
         "warning": warning if latest is None or not latest.is_open else None,
         "evidence": selectors.evidence_for_customer(shown) if shown is not None else [],
-        "final": latest is not None and revocations.required_level(latest) == revocations.SUPERUSER,
+        "final": latest is not None and revocations.required_level(latest) == ReopenLevel.SUPERUSER,
         "form": form,
     }
     return render(request, "abuse/revocation.html", context)

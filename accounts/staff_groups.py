@@ -10,8 +10,10 @@ ABUSE_DESK = "Abuse desk"
 VERIFICATION_OFFICER = "Verification officer"
 RECORD_VERIFICATION_PERMISSION = "accounts.record_verification_account"
 # What a support reviewer may do that others may not: review unblock requests (take, ask, approve,
-# reject). The abuse desk's way back also asks for it (abuse.revocations).
+# reject). Lifting a hold on port 25 at the reviewer level also asks for it (egress.reopening).
 REVIEW_PERMISSION = "requests_app.review_unblockrequest"
+# Who may lift a hold on port 25 at all, short of a superuser (egress.reopening): both roles hold it.
+REOPEN_PERMISSION = "abuse.reinstate_revocation"
 
 # (app_label, model) -> actions; models of apps that are not installed yet are skipped.
 _ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {

@@ -12,8 +12,9 @@ from common.read_only_admin import ReadOnlyAdmin, html_table
 from egress import outbox
 from egress.forms import DecisionForm
 from egress.models import AccountEgress, ChangeStatus, EgressChange, EgressSource, EgressTarget
+from egress.reopening import ReopenRefused
 from egress.selectors import OPEN, decisions, open_changes
-from egress.services import ReopenRefused, set_desired_state
+from egress.services import set_desired_state
 from egress.traffic_review import traffic_panel
 
 DECIDE_PERMISSION = "egress.decide_accountegress"

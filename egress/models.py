@@ -27,6 +27,14 @@ class EgressSource(models.TextChoices):
     TRAFFIC = "traffic", _("Traffic seen on port 25")
 
 
+class ReopenLevel(models.TextChoices):
+    """Who may lift a block that carries a hold (egress.reopening), the label as the refusal names them."""
+
+    ABUSE_DESK = "abuse_desk", _("the abuse desk")
+    REVIEWER = "reviewer", _("a support reviewer")
+    SUPERUSER = "superuser", _("a superuser")
+
+
 class AccountEgress(models.Model):
     account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="egress")
     desired = models.CharField(
@@ -35,10 +43,17 @@ class AccountEgress(models.Model):
     source = models.CharField(_("source"), max_length=10, choices=EgressSource.choices, default=EgressSource.DEFAULT)
     reason = models.TextField(_("reason"), blank=True)
     changed_at = models.DateTimeField(_("changed"), default=timezone.now)
-    superuser_to_reopen = models.BooleanField(
-        _("only a superuser may open it again"),
+    reopen_by = models.CharField(
+        _("only opened again by"),
+        max_length=12,
+        choices=ReopenLevel.choices,
+        blank=True,
+        help_text=_("The hold a block carries: who may open port 25 again (empty: whoever may decide)."),
+    )
+    reopen_by_request = models.BooleanField(
+        _("or by an approved request"),
         default=False,
-        help_text=_("Set by a block that is final unless a superuser decides otherwise."),
+        help_text=_("Someone with the hold's authority asked for a new request: its approval opens port 25."),
     )
     until = models.DateTimeField(
         _("temporary until"), null=True, blank=True, help_text=_("When this temporary decision lifts by itself.")

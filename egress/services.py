@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Account, User
 from accounts.selectors import active_addresses
 from egress import outbox, signals
-from egress.models import AccountEgress, EgressDecision, EgressSource, EgressState
+from egress.models import AccountEgress, EgressDecision, EgressSource, EgressState, ReopenLevel
+from egress.reopening import ReopenRefused, refuse_opening
 
 logger = logging.getLogger(__name__)
 
@@ -27,10 +28,6 @@ def deciding_together() -> AbstractContextManager[None]:
     return outbox.one_apply_per_target()
 
 
-class ReopenRefused(PermissionError):
-    """The account's port 25 was closed for good: only a superuser may open it again."""
-
-
 @transaction.atomic
 def set_desired_state(
     account: Account,
@@ -39,15 +36,16 @@ def set_desired_state(
     source: str,
     reason: str,
     actor: User | None = None,
-    superuser_to_reopen: bool = False,
+    reopen_by: str = "",
     until: datetime | None = None,
     expected_daily_volume: int | None = None,
 ) -> AccountEgress:
     """Decide the account's port 25: record it, keep the history, and owe every target the change.
 
     The targets are written after commit (the outbox); deciding the same state again is harmless.
-    A block with `superuser_to_reopen` stays until a superuser allows the account again, whatever
-    path the allowing takes (a request's approval, a reinstatement, a staff action).
+    A block `reopen_by` a level carries a hold: whatever path allows the account again (a request's
+    approval, a reinstatement, a staff action, the system), egress.reopening judges whether it may.
+    A later block without a hold keeps the earlier one; one with a hold replaces it.
     A decision `until` a moment is temporary: then the account returns by itself to the state it
     had before (`lift_ended`); any later decision that is not temporary replaces it.
     An opening may say how many emails a day it expects (`expected_daily_volume`), for the traffic
@@ -57,15 +55,15 @@ def set_desired_state(
         raise ValueError(f"Unknown egress state {state!r}")
     if source not in EgressSource.values or source == EgressSource.DEFAULT:
         raise ValueError(f"Not a decision source: {source!r}")
+    if reopen_by and (reopen_by not in ReopenLevel.values or state == EgressState.ALLOWED):
+        raise ValueError(f"Not a hold on a block: {reopen_by!r}")
     _lock_accounts([account.pk])
     egress, _created = AccountEgress.objects.select_for_update().get_or_create(account=account)
     if state == EgressState.ALLOWED:
-        signals.reopening.send(sender=AccountEgress, account=account, actor=actor, source=source)
-        if egress.superuser_to_reopen and not (actor is not None and actor.is_superuser):
-            raise ReopenRefused(_("Port 25 of this account was closed for good; only a superuser may open it."))
-        egress.superuser_to_reopen = False
-    else:
-        egress.superuser_to_reopen = egress.superuser_to_reopen or superuser_to_reopen
+        refuse_opening(egress, actor, source)
+        egress.reopen_by, egress.reopen_by_request = "", False
+    elif reopen_by:
+        egress.reopen_by, egress.reopen_by_request = reopen_by, False
     previous = egress.desired
     if until is None:
         egress.until, egress.returns_to = None, ""
@@ -89,6 +87,13 @@ def set_desired_state(
     signals.decided.send(sender=EgressDecision, decision=decision)
     outbox.record([account.pk], active_addresses(account))
     return egress
+
+
+@transaction.atomic
+def let_a_request_reopen(account: Account) -> None:
+    """Someone with the authority of the account's hold asked for a new request: its approval lifts the hold."""
+    _lock_accounts([account.pk])
+    AccountEgress.objects.filter(account=account).exclude(reopen_by="").update(reopen_by_request=True)
 
 
 def lift_ended() -> int:

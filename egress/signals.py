@@ -5,9 +5,5 @@ from django.dispatch import Signal
 # Sent by egress.services.set_desired_state once it has recorded a decision, inside its transaction:
 # `decision` (the EgressDecision). However the decision came (an approval, staff, a reinstatement).
 decided = Signal()
-# Sent by egress.services.set_desired_state before it allows an account, inside its transaction: `account`,
-# `actor` (None for the system), `source`. A receiver that raises ReopenRefused refuses the opening, on
-# whatever path it came (abuse: who may end an open revocation).
-reopening = Signal()
 # Sent after each collection: `event_ids`, the over-rate events it stored (TrafficEvent keys; maybe none).
 traffic_observed = Signal()

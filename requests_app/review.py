@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from egress.models import EgressSource, EgressState
-from egress.services import ReopenRefused, set_desired_state
+from egress.reopening import ReopenRefused
+from egress.services import set_desired_state
 from requests_app import notifications
 from requests_app.lifecycle import IllegalTransition, transition
 from requests_app.models import (

@@ -13,8 +13,9 @@ from abuse.reports import ReportInput
 from abuse.revocations import NotAllowed, reinstate, report_fix, require_new_request, revoke
 from accounts.models import Account
 from egress.models import EgressDecision, EgressSource, EgressState
+from egress.reopening import ReopenRefused
 from egress.selectors import desired_egress
-from egress.services import ReopenRefused, set_desired_state
+from egress.services import set_desired_state
 from tests.conftest import CUSTOMER_IPS
 from tests.egress_support import eager_tasks
 from tests.review_fixtures import staff_in

@@ -116,7 +116,7 @@ class RevocationAdmin(ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("who may decide the way back"))
     def who_decides(self, obj: Revocation) -> str:
-        return revocations.LEVEL_NAMES[revocations.required_level(obj)]
+        return revocations.who_may_reopen(obj)
 
     @admin.display(description=gettext_lazy("rule that applied"))
     def rule(self, obj: Revocation) -> str:
@@ -163,7 +163,7 @@ class RevocationAdmin(ReadOnlyAdmin):
         intro = _("Revocation number %(n)d of %(account)s; %(who)s may decide this.") % {
             "n": revocation.ordinal,
             "account": revocation.account,
-            "who": revocations.LEVEL_NAMES[revocations.required_level(revocation)],
+            "who": revocations.who_may_reopen(revocation),
         }
         return form_page(self, request, form, title, submit, intro)
 
