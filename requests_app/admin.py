@@ -17,10 +17,9 @@ from common.read_only_admin import ReadOnlyAdmin
 from egress.traffic_review import traffic_panel
 from requests_app import review, review_pages
 from requests_app.dashboard import review_dashboard
-from requests_app.models import ReasonTemplate, RequestEvent, UnblockRequest
+from requests_app.models import ANSWER_FIELDS, ReasonTemplate, RequestEvent, UnblockRequest
 from requests_app.queue_filters import CheckFailuresFilter, QueueFilter, RiskBandFilter
 from requests_app.selectors import review_context
-from requests_app.services import ANSWER_FIELDS
 
 
 @admin.register(RequestEvent)

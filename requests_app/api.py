@@ -16,7 +16,7 @@ from requests_app.check_flow import subject_key
 from requests_app.customer_timeline import customer_message
 from requests_app.forms import clean_sending_ip, volume_validators
 from requests_app.lifecycle import IllegalTransition
-from requests_app.models import RequestEvent, UnblockRequest
+from requests_app.models import ANSWER_FIELDS, RequestEvent, UnblockRequest
 from requests_app.selectors import port25_status, requests_of
 from requests_app.services import RequestNotAllowed, submit_request, withdraw_request
 from requests_app.use_case_rules import apply_use_case_rules
@@ -54,20 +54,7 @@ class UnblockRequestSerializer(SingleLineSerializerMixin, serializers.ModelSeria
             "status",
             "created_at",
             "updated_at",
-            "company_name",
-            "company_website",
-            "sending_domain",
-            "daily_volume",
-            "use_case",
-            "use_case_description",
-            "optin_description",
-            "email_template",
-            "unsubscribe_url",
-            "mail_software",
-            "mail_software_other",
-            "mail_server_hostname",
-            "mail_server_ip",
-            "threat_mitigation",
+            *ANSWER_FIELDS,
             "accept_aup",
             "events",
             "checks",

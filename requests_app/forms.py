@@ -14,7 +14,7 @@ from accounts.public_ip import is_public_ip
 from accounts.selectors import active_addresses
 from common.single_line import SingleLineFormMixin
 from requests_app import field_validators
-from requests_app.models import UnblockRequest
+from requests_app.models import ANSWER_FIELDS, UnblockRequest
 from requests_app.use_case_rules import apply_use_case_rules
 
 
@@ -84,22 +84,7 @@ class UnblockRequestForm(SingleLineFormMixin, forms.ModelForm):
 
     class Meta:
         model = UnblockRequest
-        fields = [
-            "company_name",
-            "company_website",
-            "sending_domain",
-            "daily_volume",
-            "use_case",
-            "use_case_description",
-            "optin_description",
-            "email_template",
-            "unsubscribe_url",
-            "mail_software",
-            "mail_software_other",
-            "mail_server_hostname",
-            "mail_server_ip",
-            "threat_mitigation",
-        ]
+        fields = ANSWER_FIELDS
         widgets = {
             "use_case_description": forms.Textarea(attrs={"rows": 3}),
             "optin_description": forms.Textarea(attrs={"rows": 3}),

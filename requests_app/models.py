@@ -26,6 +26,24 @@ CLOSED_STATUSES = (*DECIDED_STATUSES, Status.WITHDRAWN)  # the request's life is
 # The reviewer's bands of the risk score (0-100, higher is riskier; see verification.scoring).
 RISK_BANDS = {"low": (0, 29), "medium": (30, 69), "high": (70, 100)}
 
+# What the customer answers when filing a request: the form, the API and the reviewer's page show these.
+ANSWER_FIELDS = (
+    "company_name",
+    "company_website",
+    "sending_domain",
+    "daily_volume",
+    "use_case",
+    "use_case_description",
+    "optin_description",
+    "email_template",
+    "unsubscribe_url",
+    "mail_software",
+    "mail_software_other",
+    "mail_server_hostname",
+    "mail_server_ip",
+    "threat_mitigation",
+)
+
 
 class UseCase(models.TextChoices):
     PERSONAL = "personal", _("Personal mail server")

@@ -7,30 +7,12 @@ from django.utils.translation import gettext as _
 from accounts.models import Account, User
 from requests_app.check_flow import queue_checks
 from requests_app.lifecycle import transition
-from requests_app.models import RequestEvent, Status, UnblockRequest
+from requests_app.models import ANSWER_FIELDS, RequestEvent, Status, UnblockRequest
 from requests_app.selectors import port25_status
 
 
 class RequestNotAllowed(Exception):
     """The account may not file a request now; the message says why, for the customer."""
-
-
-ANSWER_FIELDS = (
-    "company_name",
-    "company_website",
-    "sending_domain",
-    "daily_volume",
-    "use_case",
-    "use_case_description",
-    "optin_description",
-    "email_template",
-    "unsubscribe_url",
-    "mail_software",
-    "mail_software_other",
-    "mail_server_hostname",
-    "mail_server_ip",
-    "threat_mitigation",
-)
 
 
 def ensure_can_file(account: Account) -> None:
