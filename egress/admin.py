@@ -4,10 +4,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from common.admin_form_page import form_page
 from common.read_only_admin import ReadOnlyAdmin, html_table
 from egress import outbox
 from egress.forms import DecisionForm
@@ -122,18 +122,13 @@ class AccountEgressAdmin(ReadOnlyAdmin):
         return self._decide_page(request, form)
 
     def _decide_page(self, request: HttpRequest, form: DecisionForm) -> HttpResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Block or unblock port 25"),
-            "intro": _(
-                "The decision is recorded in the account's history with your name and applied to every "
-                "enforcement target; it overrides the state set by a request or an abuse report."
-            ),
-            "submit": _("Record the decision"),
-            "form": form,
-        }
-        return render(request, "admin/form_page.html", context)
+        intro = _(
+            "The decision is recorded in the account's history with your name and applied to every "
+            "enforcement target; it overrides the state set by a request or an abuse report."
+        )
+        return form_page(
+            self, request, form, _("Block or unblock port 25"), submit=_("Record the decision"), intro=intro
+        )
 
 
 @admin.register(EgressChange)

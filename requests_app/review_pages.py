@@ -11,12 +11,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from common.admin_form_page import form_page
 from requests_app import check_flow, review, review_forms
 from requests_app.models import Status, UnblockRequest
 
@@ -176,12 +176,13 @@ def action_page(model_admin: admin.ModelAdmin, http_request: HttpRequest, pk: in
                 return HttpResponseRedirect(reverse("admin:requests_app_unblockrequest_change", args=[pk]))
         else:
             status = 400
-    context = {
-        **model_admin.admin_site.each_context(http_request),
-        "opts": model_admin.model._meta,
-        "title": action.title,
-        "action": action,
-        "form": form,
-        "req": unblock_request,
-    }
-    return TemplateResponse(http_request, "admin/requests_app/unblockrequest/action.html", context, status=status)
+    return form_page(
+        model_admin,
+        http_request,
+        form,
+        action.title,
+        template="admin/requests_app/unblockrequest/action.html",
+        status=status,
+        action=action,
+        req=unblock_request,
+    )

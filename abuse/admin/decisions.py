@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from abuse import desk, revocations
-from abuse.admin.base import form_page
 from abuse.forms import NoteForm
 from abuse.models import AbuseEvent, PolicyDecision, Revocation
 from abuse.selectors import flagged_accounts, timeline
+from common.admin_form_page import form_page
 from common.read_only_admin import ReadOnlyAdmin, html_table
 
 
@@ -165,7 +165,7 @@ class RevocationAdmin(ReadOnlyAdmin):
             "account": revocation.account,
             "who": revocations.who_may_reopen(revocation),
         }
-        return form_page(self, request, form, title, submit, intro)
+        return form_page(self, request, form, title, submit=submit, intro=intro)
 
 
 @admin.register(AbuseEvent)

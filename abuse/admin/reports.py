@@ -13,11 +13,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from abuse import intake, redaction
-from abuse.admin.base import form_page
 from abuse.forms import StaffReportForm
 from abuse.models import AbuseReport, Channel, MailboxMessage, RejectedReport, Reporter, ReporterToken, ReportFormat
 from abuse.reports import ReportInput, Unreadable
 from common import bounded_json
+from common.admin_form_page import form_page
 from common.read_only_admin import ReadOnlyAdmin
 from common.single_line import SingleLineModelForm
 
@@ -165,7 +165,7 @@ class AbuseReportAdmin(admin.ModelAdmin):
                 result = intake.accept(report, raw=raw, channel=Channel.STAFF, filed_by=request.user)
                 self.message_user(request, _filed_message(result), messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:abuse_abusereport_change", args=[result.report_id]))
-        return form_page(self, request, form, _("File an abuse report"), _("File the report"))
+        return form_page(self, request, form, _("File an abuse report"), submit=_("File the report"))
 
 
 def _filed_message(result: intake.Result) -> str:
