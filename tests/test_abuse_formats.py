@@ -30,6 +30,8 @@ CORPUS = {
     "arf-oddities-crlf.eml": ("arf", [("accepted", "198.51.100.7", "spam", "declared", "high")]),
     "arf-reporter-relay.eml": ("arf", [("accepted", "198.51.100.7", "spam", "inventory", "high")]),
     "x-arf-login-attack.eml": ("x-arf", [("accepted", "198.51.100.7", "compromised", "declared", "high")]),
+    "x-arf-blocklist-yaml.eml": ("x-arf", [("accepted", "198.51.100.7", "compromised", "declared", "high")]),
+    "x-arf-pyxarf.eml": ("x-arf", [("accepted", "2001:db8::7", "compromised", "declared", "high")]),
     "x-arf-spam-two-sources.eml": (
         "x-arf",
         [

@@ -1,18 +1,16 @@
 """X-ARF 0.2 (x-arf.org), as blocklist.de and many CERTs send it.
 
-A mail marked `X-ARF: yes` (or `X-XARF: PLAIN`): a human part, a machine part (`report.txt`,
-`key: value` lines: Reported-From, Category, Report-Type, Source, Source-Type, Date, ...) and
-optionally the logs. Several Source lines are several reports.
+A mail marked `X-ARF: yes` (or `X-XARF: PLAIN`): a human part, a machine part (`report.txt`, a YAML
+mapping: Reported-From, Category, Report-Type, Source, Source-Type, Date, ...; blocklist.de begins it
+with `---`) and optionally the logs. Several Source keys, or a list of them, are several reports.
 """
-
-from email import policy
-from email.parser import BytesHeaderParser
 
 from django.utils.translation import gettext as _
 
 from abuse import sender
 from abuse.categories import category_of
-from abuse.formats.mail import Fields, Mail, every, fields_of, first, grouped, parse_date, text_of
+from abuse.formats.machine_yaml import MachinePartRefused, fields_of_yaml
+from abuse.formats.mail import Fields, Mail, every, first, grouped, parse_date, text_of
 from abuse.models import ReportFormat
 from abuse.reports import ReportInput, Unreadable
 
@@ -68,19 +66,30 @@ def parse(mail: Mail) -> list[ReportInput]:
 
 
 def _machine_part(mail: Mail) -> tuple[Fields, str]:
-    """The `key: value` fields of the machine-readable part, and the logs if attached."""
+    """The fields of the machine-readable part (the first text part that is a YAML mapping with the
+    fields X-ARF requires), and the logs if attached after it."""
     fields: Fields = []
     logs = ""
+    refusals: list[str] = []
     for part in mail.message.walk():
         if part.is_multipart() or part.get_content_maintype() != "text":
             continue
         text = text_of(part, mail.notes)
-        found = fields_of(BytesHeaderParser(policy=policy.default).parsebytes(text.lstrip().encode()))
+        if fields:
+            logs = logs or text
+            continue
+        try:
+            found = fields_of_yaml(text)
+        except MachinePartRefused as exc:
+            refusals.append(str(exc))
+            continue
         names = {name.lower() for name, _value in found}
-        if not fields and all(name in names for name in MACHINE_FIELDS):
+        if all(name in names for name in MACHINE_FIELDS):
             fields = found
-        elif fields and not logs:
-            logs = text
     if not fields:
-        raise Unreadable(_("The X-ARF mail has no machine-readable part (Reported-From, Report-Type, Source)."))
+        raise Unreadable(
+            " ".join(
+                [_("The X-ARF mail has no machine-readable part (Reported-From, Report-Type, Source)."), *refusals]
+            )
+        )
     return fields, logs
