@@ -158,9 +158,9 @@ class FleetLab:
 
 
 @contextmanager
-def fleet_lab(count: int, directory: Path, *, traffic: bool = True, **env: str) -> Iterator[FleetLab]:
-    """`count` gateways, each in its namespace with a running service (GATEWAY_* `env` on top of the
-    lab's); always torn down."""
+def fleet_lab(count: int, directory: Path, *, traffic: bool = True, **overrides: str) -> Iterator[FleetLab]:
+    """`count` gateways, each in its namespace with a running service (GATEWAY_* `overrides` on top
+    of the lab's); always torn down."""
     run = uuid.uuid4().hex[:6]
     subnet = f"100.{random.randint(64, 127)}"  # shared address space: a management link per gateway
     roles = [f"g{i}" for i in range(1, count + 1)] + (["cust", "inet"] if traffic else [])
@@ -186,7 +186,7 @@ def fleet_lab(count: int, directory: Path, *, traffic: bool = True, **env: str) 
                 "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
                 "GATEWAY_TOKEN": TOKEN, "GATEWAY_HOST": addresses[i - 1], "GATEWAY_PORT": str(PORT),
                 "GATEWAY_TLS_CERT": str(cert), "GATEWAY_TLS_KEY": str(key), "GATEWAY_STATE_DIR": str(state),
-                "GATEWAY_NFT": str(wrapper), "GATEWAY_LAB_HOLD": str(state), "GATEWAY_NFT_TIMEOUT": "30", **env,
+                "GATEWAY_NFT": str(wrapper), "GATEWAY_LAB_HOLD": str(state), "GATEWAY_NFT_TIMEOUT": "30", **overrides,
             }  # fmt: skip
             lab.gateways.append(GatewayNode(i, netns, addresses[i - 1], state, env))
         if traffic:
