@@ -1,6 +1,6 @@
 """Each format's words for what happened, mapped to the portal's categories: the one table.
 
-README "Abuse" shows it. A word not listed is `other`; a word listed as NOT_A_COMPLAINT is no
+docs/abuse-formats.md shows it. A word not listed is `other`; a word listed as NOT_A_COMPLAINT is no
 complaint about the sender at all (the report is rejected with that reason).
 """
 

@@ -6,7 +6,7 @@ happens in Celery workers (checks, firewall applies, revocations) is seen withou
 each worker or prometheus_client's multiprocess files. Counters come from append-only or
 monotonic columns (events, decisions, attempts, cumulative totals), so they only grow.
 
-The series names are a contract with the alert rules in deploy/prometheus/ and README "Operating it".
+The series names are a contract with the alert rules in deploy/prometheus/ and docs/operator.md.
 This is the project package (the composition root): it reads every app's models, and no app imports it.
 """
 

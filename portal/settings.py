@@ -382,7 +382,7 @@ CELERY_BEAT_SCHEDULE["checks-sweep"] = {
 
 # --- Egress ----------------------------------------------------------------------------
 # Enforcement targets: name -> {"backend": "simulated" | "nftables" | "http", options}
-# (options per backend in README.md, "Egress"). Each target has its own outbox rows,
+# (options per backend in docs/operator.md, "Egress"). Each target has its own outbox rows,
 # retries and reconciliation, so one that is down delays only itself.
 PORTAL_EGRESS_TARGETS = env.json("PORTAL_EGRESS_TARGETS", default={"default": {"backend": "simulated"}})
 # An outbox row that failed waits this many seconds, doubling per attempt (at most an hour),
