@@ -10,8 +10,11 @@ format's parser feeds it without doing anything special. The customer reads:
 The abuse desk sees everything, in the admin.
 """
 
+import contextlib
 import re
+import unicodedata
 from email.utils import getaddresses
+from urllib.parse import unquote
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -53,10 +56,27 @@ SENDER_HEADERS = {"from", "sender", "reply-to", "return-path"}
 # Hidden whatever staff chose: a spam trap's evidence and headers would show the trap to the sender.
 ALWAYS_HIDDEN = {Category.SPAMTRAP: {"evidence", "original_headers"}}
 
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+"
-_DOMAIN = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
-# An address as written, quoted, or URL-encoded in a link (`?email=someone%40isp.example`).
-ADDRESS = re.compile(rf'(?:{_ATOM}|"[^"\r\n]*")(?:@|%40)\[?{_DOMAIN}\]?', re.IGNORECASE)
+# Characters of a local part (RFC 5322 atext, and RFC 6531's UTF-8: any letter, digit or mark).
+_LOCAL_CHAR = r"[\w\u0300-\u036f!#$%&'*+/=?^`{|}~.-]"
+# A domain label, in Unicode (an IDN), in punycode (xn--...), or percent-encoded in a link.
+_LABEL = r"(?:[\w\u0300-\u036f-]|%[0-9A-Fa-f]{2})+"
+# A percent sign, URL-encoded any number of times (%, %25, %2525).
+_PERCENT = r"%(?:25)*"
+# The @ as written, fullwidth (U+FF20) or small (U+FE6B), each of them URL-encoded once or more
+# (%40, %2540, %EF%BC%A0), or quoted-printable (=40, and that URL-encoded).
+_AT = rf"(?:[@\uff20\ufe6b]|(?:=|{_PERCENT}3D)40|{_PERCENT}40|{_PERCENT}EF{_PERCENT}(?:BC{_PERCENT}A0|B9{_PERCENT}AB))"
+# IDNA reads these as the dot between labels (UTS #46): a full stop, ideographic, fullwidth, halfwidth;
+# each as written or URL-encoded.
+_DOT = (
+    rf"(?:[.\u3002\uff0e\uff61]|{_PERCENT}2E|{_PERCENT}E3{_PERCENT}80{_PERCENT}82"
+    rf"|{_PERCENT}EF{_PERCENT}(?:BC{_PERCENT}8E|BD{_PERCENT}A1))"
+)
+# An address as written, quoted, encoded in a link (`?email=someone%40isp.example`) or in Unicode.
+# A match starts only where a run of local-part characters starts: a long run without an @ is then
+# read once, not once per position (quadratic).
+ADDRESS = re.compile(
+    rf'(?:(?<!{_LOCAL_CHAR}){_LOCAL_CHAR}+|"[^"\r\n]*"){_AT}\[?{_LABEL}(?:{_DOT}{_LABEL})+\]?', re.IGNORECASE
+)
 RECEIVED_FOR = re.compile(r"\s+for\s+(?:<[^>]*>|[^\s;]+@[^\s;]+)", re.IGNORECASE)
 HIDDEN_ADDRESS = "[address hidden]"
 
@@ -73,12 +93,31 @@ def _header_blocks(headers: str) -> list[tuple[str, str]]:
     return blocks
 
 
+def canonical_address(written: str) -> str:
+    """One spelling for every way an address can be written: decoded, NFKC, lower case, domain in punycode."""
+    text = written.strip('"')
+    for _round in range(3):  # %2540 takes two rounds; an address encoded deeper is masked, never kept
+        text = unquote(text)
+    text = unicodedata.normalize("NFKC", text).replace("\u3002", ".")  # NFKC makes U+FF20, U+FE6B an @
+    if "@" not in text:
+        text = text.replace("=40", "@")  # quoted-printable
+    local, at, domain = text.rpartition("@")
+    with contextlib.suppress(UnicodeError):  # not a valid IDN: compared as written
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local}{at}{domain}".lower()
+
+
 def _senders(report: AbuseReport, blocks: list[tuple[str, str]]) -> set[str]:
     """The addresses the customer's own message was sent from, and its Message-ID: not a complainant's."""
     values = [text.partition(":")[2] for name, text in blocks if name in SENDER_HEADERS]
-    known = {address.lower() for _name, address in getaddresses([*values, report.original_mail_from]) if address}
-    known |= {text.partition(":")[2].strip(" \t\n<>").lower() for name, text in blocks if name == "message-id"}
-    return known - {""}
+    known = {address for _name, address in getaddresses([*values, report.original_mail_from]) if address}
+    known |= {text.partition(":")[2].strip(" \t\n<>") for name, text in blocks if name == "message-id"}
+    return {canonical_address(address) for address in known} - {""}
+
+
+def mask_addresses(text: str, keep: set[str] = frozenset()) -> str:
+    """`text` with every e-mail address hidden, however written, but those whose canonical form is in `keep`."""
+    return _Masker(keep).text(text)
 
 
 class _Masker:
@@ -89,8 +128,7 @@ class _Masker:
         return ADDRESS.sub(self._one, value)
 
     def _one(self, match: re.Match) -> str:
-        found = match.group(0).replace("%40", "@").strip('"').lower()
-        return match.group(0) if found in self.keep else HIDDEN_ADDRESS
+        return match.group(0) if canonical_address(match.group(0)) in self.keep else HIDDEN_ADDRESS
 
     def data(self, value: object) -> object:
         """Every text inside JSON-shaped data, keys too, masked (depth as clipped for display)."""
