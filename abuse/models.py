@@ -364,6 +364,9 @@ class EventKind(models.TextChoices):
     TRAFFIC_BLOCKED = "traffic_block", _("Port 25 blocked for a while (a burst)")
     TOLD_BLOCKED_TRIES = "tried_blocked", _("Told: a blocked server tried port 25")
     OVER_DECLARED = "over_declared", _("Sent far more than declared")
+    RECHECK_BLOCKED = "recheck_block", _("Port 25 closed after a re-check")
+    RECHECK_WARNED = "recheck_warn", _("Told: a re-check found a problem")
+    RECHECK_LIFTED = "recheck_lift", _("Port 25 open again: a re-check found the server clean")
 
 
 class AbuseEvent(models.Model):

@@ -78,3 +78,19 @@ def over_declared(account: Account, *, sent: int, declared: int, day: str) -> No
     subject = _("Your servers sent far more mail than declared (%(account)s)") % {"account": account}
     context = {"sent": sent, "declared": declared, "day": day}
     _send(account, subject, "abuse/email/over_declared.txt", context)
+
+
+def recheck_blocked(account: Account, found: list, until: datetime | None) -> None:
+    """Port 25 closed after a re-check: what was found (RecheckFinding rows) and how to be delisted."""
+    subject = _("Port 25 is closed for your account %(account)s: a re-check found a problem") % {"account": account}
+    _send(account, subject, "abuse/email/recheck_blocked.txt", {"found": found, "until": until})
+
+
+def recheck_warned(account: Account, found: list) -> None:
+    subject = _("A re-check of your servers found a problem (%(account)s)") % {"account": account}
+    _send(account, subject, "abuse/email/recheck_warned.txt", {"found": found})
+
+
+def recheck_lifted(account: Account) -> None:
+    subject = _("Port 25 is open again for your account %(account)s") % {"account": account}
+    _send(account, subject, "abuse/email/recheck_lifted.txt", {})

@@ -9,8 +9,9 @@ from django.core.cache import cache
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from abuse import backlog, policy, traffic_policy
+from abuse import backlog, policy, recheck_policy, traffic_policy
 from abuse.selectors import recently_reported_accounts
+from accounts.models import Account
 
 logger = logging.getLogger(__name__)
 
@@ -76,3 +77,15 @@ def weigh_traffic(event_ids: list[int]) -> int:
     traffic_policy.tell_blocked_tries()
     traffic_policy.flag_over_declared()
     return len(traffic_policy.weigh_bursts(event_ids))
+
+
+@shared_task
+def recheck_open_addresses() -> int:
+    """Beat's turn of the re-check cycle (on the checks queue): the due addresses, then the policy."""
+    return len(recheck_policy.run_cycle())
+
+
+@shared_task
+def recheck_account(account_id: int) -> int:
+    """A re-check the customer asked for (abuse.views.recheck_now)."""
+    return len(recheck_policy.recheck_account(Account.objects.get(pk=account_id)))

@@ -4,4 +4,5 @@ from abuse import views
 
 urlpatterns = [
     path("", views.revocation, name="abuse_revocation"),
+    path("recheck/", views.recheck_now, name="abuse_recheck"),
 ]

@@ -1,16 +1,20 @@
 """The customer's page about abuse reports: why port 25 was closed, the evidence, the way back."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from abuse import revocations, selectors
+from abuse import revocations, selectors, tasks
 from abuse.forms import FixForm
 from accounts.selectors import acting_account
 from egress.models import ReopenLevel
+from verification.selectors import recheck_findings
 
 
 @login_required
@@ -35,5 +39,26 @@ def revocation(request: HttpRequest) -> HttpResponse:
         "evidence": selectors.evidence_for_customer(shown) if shown is not None else [],
         "final": latest is not None and revocations.required_level(latest) == ReopenLevel.SUPERUSER,
         "form": form,
+        "rechecks": recheck_findings(account),
     }
     return render(request, "abuse/revocation.html", context)
+
+
+@login_required
+@require_http_methods(["POST"])
+def recheck_now(request: HttpRequest) -> HttpResponse:
+    """The customer fixed what a re-check found: re-check the account's addresses now, once per while."""
+    account = acting_account(request.user)
+    seconds = settings.PORTAL_RECHECK_ON_DEMAND_SECONDS
+    if not recheck_findings(account)["watched"]:
+        messages.error(request, _("Your servers are re-checked only while port 25 is open (or closed by a re-check)."))
+    elif cache.add(f"recheck-on-demand:{account.pk}", True, timeout=seconds):
+        transaction.on_commit(lambda: tasks.recheck_account.delay(account.pk))
+        messages.success(request, _("Your servers are being re-checked; this page shows the result in a minute."))
+    else:
+        messages.error(
+            request,
+            _("Your servers were re-checked a moment ago; you can ask again %(minutes)d minutes after that.")
+            % {"minutes": max(1, seconds // 60)},
+        )
+    return redirect("abuse_revocation")

@@ -25,6 +25,7 @@ class EgressSource(models.TextChoices):
     ABUSE = "abuse", _("Abuse report")
     STAFF = "staff", _("Staff action")
     TRAFFIC = "traffic", _("Traffic seen on port 25")
+    RECHECK = "recheck", _("Re-check of an open account")
 
 
 class ReopenLevel(models.TextChoices):

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Account, ServerAddress
@@ -57,6 +57,15 @@ def allowed_addresses() -> set[str]:
 def allowed_among(addresses: Iterable[str]) -> set[str]:
     """Which of these addresses an allowed account holds now (whoever held them before)."""
     return set(_in_use_by_allowed().filter(ip__in=list(addresses)).values_list("ip", flat=True))
+
+
+def open_or_rechecked_addresses() -> dict[str, int]:
+    """Each address (-> its account) that a re-check watches: of accounts whose port 25 is open, and of
+    those a re-check closed (watched until they are clean)."""
+    watched = AccountEgress.objects.filter(
+        Q(desired=EgressState.ALLOWED) | Q(desired=EgressState.BLOCKED, source=EgressSource.RECHECK)
+    ).values("account_id")
+    return dict(_in_use().filter(server__account_id__in=watched).values_list("ip", "server__account_id"))
 
 
 def addresses_of(account_ids: Iterable[int]) -> set[str]:

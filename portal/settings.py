@@ -380,6 +380,46 @@ CELERY_BEAT_SCHEDULE["checks-sweep"] = {
     "schedule": env.float("PORTAL_CHECK_SWEEP_INTERVAL", default=120.0),
 }
 
+# --- Re-checks of open accounts ------------------------------------------------------------
+# Every address of an account whose port 25 is open is checked again once per
+# PORTAL_RECHECK_PERIOD_HOURS (blocklists, open relay, reverse DNS), each at its own moment of the
+# period (a hash of the address plus jitter), never all at once. abuse/recheck_policy.py decides.
+PORTAL_RECHECK_PERIOD_HOURS = env.float("PORTAL_RECHECK_PERIOD_HOURS", default=24.0)
+# How often the beat looks for due addresses, and at most how many one look takes.
+PORTAL_RECHECK_TICK_SECONDS = env.float("PORTAL_RECHECK_TICK_SECONDS", default=60.0)
+PORTAL_RECHECK_BATCH = env.int("PORTAL_RECHECK_BATCH", default=500)
+# Parallel look-ups (DNS) and relay probes of one batch.
+PORTAL_RECHECK_DNS_THREADS = env.int("PORTAL_RECHECK_DNS_THREADS", default=32)
+PORTAL_RECHECK_PROBE_THREADS = env.int("PORTAL_RECHECK_PROBE_THREADS", default=4)
+# Whether the cycle probes each address for an open relay (an SMTP conversation, never a message).
+PORTAL_RECHECK_RELAY = env.bool("PORTAL_RECHECK_RELAY", default=True)
+# The blocklists' terms: queries per zone per day and per second ("zone=number,..."; "*" for any other
+# zone), and the access key a zone's operator requires ("zone=key": the key is put before the zone,
+# as Spamhaus DQS names it: <query>.<key>.zen.dq.spamhaus.net is configured as zone zen.dq.spamhaus.net).
+PORTAL_RECHECK_ZONE_DAILY_BUDGET = env.dict(
+    "PORTAL_RECHECK_ZONE_DAILY_BUDGET", cast={"value": int}, default={"*": 250_000}
+)
+PORTAL_RECHECK_ZONE_RATE = env.dict("PORTAL_RECHECK_ZONE_RATE", cast={"value": int}, default={"*": 200})
+PORTAL_DNSBL_KEYS = env.dict("PORTAL_DNSBL_KEYS", default={})
+# What a new finding does (abuse/recheck_policy.py): "block" (closes port 25 until a re-check finds the
+# address clean; listings also lift by themselves after PORTAL_RECHECK_BLOCK_HOURS), "warn" (the
+# customer is told), or "ignore". Per blocklist zone, "*" for any other; an open relay; a reverse name
+# that stopped matching.
+PORTAL_RECHECK_ZONE_ACTIONS = env.dict(
+    "PORTAL_RECHECK_ZONE_ACTIONS",
+    default={"xbl.spamhaus.org": "block", "zen.spamhaus.org": "block", "sbl.spamhaus.org": "block", "*": "warn"},
+)
+PORTAL_RECHECK_RELAY_ACTION = env.str("PORTAL_RECHECK_RELAY_ACTION", default="block")
+PORTAL_RECHECK_REVERSE_DNS_ACTION = env.str("PORTAL_RECHECK_REVERSE_DNS_ACTION", default="warn")
+PORTAL_RECHECK_BLOCK_HOURS = env.float("PORTAL_RECHECK_BLOCK_HOURS", default=24.0)
+# A customer may ask for a re-check of their addresses once per this many seconds.
+PORTAL_RECHECK_ON_DEMAND_SECONDS = env.int("PORTAL_RECHECK_ON_DEMAND_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE["recheck-open-addresses"] = {
+    "task": "abuse.tasks.recheck_open_addresses",
+    "schedule": PORTAL_RECHECK_TICK_SECONDS,
+}
+# --- end of Re-checks ------------------------------------------------------------------------
+
 # --- Egress ----------------------------------------------------------------------------
 # Enforcement targets: name -> {"backend": "simulated" | "nftables" | "http", options}
 # (options per backend in docs/operator.md, "Egress"). Each target has its own outbox rows,

@@ -94,3 +94,91 @@ class CheckResult(models.Model):
     @property
     def is_decided(self) -> bool:
         return self.status not in UNDECIDED
+
+
+class WatchedAddress(models.Model):
+    """An address of an account whose port 25 is open, on the re-check cycle (verification.recheck).
+
+    Each is due at its own moment of the period, so that the cycle's work is spread evenly.
+    """
+
+    ip = models.GenericIPAddressField(_("address"), unique=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    due_at = models.DateTimeField(_("next re-check"), db_index=True)
+    last_checked_at = models.DateTimeField(_("last re-checked"), null=True, blank=True)
+    checks = models.PositiveIntegerField(_("re-checks done"), default=0)
+
+    class Meta:
+        verbose_name = _("watched address")
+        verbose_name_plural = _("watched addresses")
+        ordering = ["due_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.ip
+
+
+class FindingKind(models.TextChoices):
+    LISTED = "listed", _("Listed on a blocklist")
+    OPEN_RELAY = "open_relay", _("Open relay")
+    REVERSE_DNS = "reverse_dns", _("Reverse DNS does not match")
+
+
+class RecheckFindingQuerySet(models.QuerySet):
+    def current(self) -> "RecheckFindingQuerySet":
+        return self.filter(ended_at__isnull=True)
+
+
+class RecheckFinding(models.Model):
+    """Trouble a re-check found on an address, from when it was first seen until it was gone.
+
+    The history is compact: the same finding seen again only moves `last_seen`; a re-check that
+    no longer finds it sets `ended_at`; a new one is a new row.
+    """
+
+    ip = models.GenericIPAddressField(_("address"))
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("what"), max_length=12, choices=FindingKind.choices)
+    source = models.CharField(_("blocklist zone"), max_length=253, blank=True)
+    summary = models.TextField(_("summary"))
+    detail = models.JSONField(_("evidence"), default=dict, blank=True)
+    first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
+    last_seen = models.DateTimeField(_("last seen"), default=timezone.now)
+    ended_at = models.DateTimeField(_("gone since"), null=True, blank=True)
+
+    objects = RecheckFindingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("re-check finding")
+        verbose_name_plural = _("re-check findings")
+        ordering = ["-first_seen", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ip", "kind", "source"], condition=models.Q(ended_at__isnull=True), name="one_current_finding"
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "first_seen"], name="recheck_finding_account")]
+
+    def __str__(self) -> str:
+        return f"{self.ip}: {self.get_kind_display()} {self.source}".strip()
+
+
+class ZoneStatus(models.Model):
+    """Whether a blocklist zone's answers are trusted now, by its RFC 5782 test points."""
+
+    zone = models.CharField(_("zone"), max_length=253, unique=True)
+    usable = models.BooleanField(_("answers trusted"), default=True)
+    reason = models.TextField(_("why set aside"), blank=True)
+    checked_at = models.DateTimeField(_("last tested"), default=timezone.now)
+    set_aside_at = models.DateTimeField(_("set aside since"), null=True, blank=True)
+    deferred = models.PositiveBigIntegerField(
+        _("re-checks deferred"), default=0, help_text=_("Re-checks moved to the next day: the zone's budget was spent.")
+    )
+    queries = models.PositiveBigIntegerField(_("queries made"), default=0)
+
+    class Meta:
+        verbose_name = _("blocklist zone")
+        verbose_name_plural = _("blocklist zones")
+        ordering = ["zone"]
+
+    def __str__(self) -> str:
+        return self.zone

@@ -5,7 +5,7 @@ import json
 from accounts.models import Account
 from verification.checks import BY_NAME
 from verification.evidence_words import in_words
-from verification.models import CheckRun, ResultStatus
+from verification.models import CheckRun, RecheckFinding, ResultStatus, WatchedAddress
 from verification.outcome import AccountFacts
 
 
@@ -51,4 +51,16 @@ def run_progress(run: CheckRun | None) -> dict | None:
         "total": len(checks),
         "score": run.score,
         "checks": checks,
+    }
+
+
+def recheck_findings(account: Account, *, history: int = 20) -> dict:
+    """The account's re-check findings: those still present, and the latest ones gone."""
+    findings = RecheckFinding.objects.filter(account=account)
+    watched = WatchedAddress.objects.filter(account=account)
+    return {
+        "current": list(findings.current().order_by("ip", "kind", "source")),
+        "past": list(findings.filter(ended_at__isnull=False).order_by("-ended_at")[:history]),
+        "last_checked": max((w.last_checked_at for w in watched if w.last_checked_at), default=None),
+        "watched": bool(watched),
     }

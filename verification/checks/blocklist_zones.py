@@ -6,13 +6,14 @@ answers are errors about the query itself (Spamhaus 127.255.255.x, URIBL
 """
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 
 LISTED, POLICY, ERROR = "listed", "policy", "error"
 
 IP, DOMAIN = "ip", "domain"
+SPAMHAUS_LOOKUP = "https://check.spamhaus.org/"
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,10 @@ class Zone:
     # RFC 5782 test points: a name that must be listed and one that must not.
     listed_test: str = ""
     unlisted_test: str = ""
+    # Where the list's operator explains a listing and takes removal requests.
+    delist_url: str = ""
+    # The access key the operator requires (Spamhaus DQS): queries are <name>.<key>.<zone>.
+    key: str = ""
 
     def test_points(self, ip_version: int = 4) -> tuple[str, str]:
         """(must be listed, must not be listed) for this zone and, for IP lists, the address family."""
@@ -37,13 +42,14 @@ class Zone:
 KNOWN_ZONES = {
     zone.name: zone
     for zone in (
-        Zone("zen.spamhaus.org", IP, "spamhaus"),
-        Zone("sbl.spamhaus.org", IP, "spamhaus"),
-        Zone("xbl.spamhaus.org", IP, "spamhaus"),
-        Zone("pbl.spamhaus.org", IP, "spamhaus"),
-        Zone("bl.spamcop.net", IP, ipv6=False),
-        Zone("b.barracudacentral.org", IP, ipv6=False),
-        Zone("psbl.surriel.com", IP, ipv6=False),
+        Zone("zen.spamhaus.org", IP, "spamhaus", delist_url=SPAMHAUS_LOOKUP),
+        Zone("sbl.spamhaus.org", IP, "spamhaus", delist_url=SPAMHAUS_LOOKUP),
+        Zone("xbl.spamhaus.org", IP, "spamhaus", delist_url=SPAMHAUS_LOOKUP),
+        Zone("pbl.spamhaus.org", IP, "spamhaus", delist_url=SPAMHAUS_LOOKUP),
+        Zone("zen.dq.spamhaus.net", IP, "spamhaus", delist_url=SPAMHAUS_LOOKUP),
+        Zone("bl.spamcop.net", IP, ipv6=False, delist_url="https://www.spamcop.net/bl.shtml"),
+        Zone("b.barracudacentral.org", IP, ipv6=False, delist_url="https://www.barracudacentral.org/lookups"),
+        Zone("psbl.surriel.com", IP, ipv6=False, delist_url="https://psbl.org/"),
         Zone("dbl.spamhaus.org", DOMAIN, "spamhaus_dbl", listed_test="dbltest.com"),
         Zone("multi.surbl.org", DOMAIN, "surbl", listed_test="test.surbl.org"),
         Zone("multi.uribl.com", DOMAIN, "uribl", listed_test="test.uribl.com"),
@@ -110,11 +116,13 @@ def interpret(zone: Zone, code: str) -> tuple[str, str]:
 
 def _zones(names: list[str], kind: str) -> list[Zone]:
     zones = []
+    keys = {name.strip().lower().rstrip("."): key for name, key in settings.PORTAL_DNSBL_KEYS.items()}
     for raw in names:
         name = raw.strip().lower().rstrip(".")
         if name:
             known = KNOWN_ZONES.get(name)
-            zones.append(known if known and known.kind == kind else Zone(name, kind))
+            zone = known if known and known.kind == kind else Zone(name, kind)
+            zones.append(replace(zone, key=keys[name]) if keys.get(name) else zone)
     return zones
 
 

@@ -34,10 +34,11 @@ class ZoneUnusable(Exception):
 
 
 def query_name(zone: Zone, target: str) -> str:
+    suffix = f"{zone.key}.{zone.name}" if zone.key else zone.name
     if zone.kind == DOMAIN:
-        return f"{target}.{zone.name}"
+        return f"{target}.{suffix}"
     reverse = dns.reversename.from_address(target).to_text(omit_final_dot=True)
-    return reverse.rsplit(".", 2)[0] + "." + zone.name  # drop in-addr.arpa / ip6.arpa
+    return reverse.rsplit(".", 2)[0] + "." + suffix  # drop in-addr.arpa / ip6.arpa
 
 
 def _codes(resolver: dns.resolver.Resolver, qname: str) -> list[str]:
@@ -59,9 +60,18 @@ def _reasons(resolver: dns.resolver.Resolver, qname: str) -> list[str]:
         return []
 
 
+def _healthy_key(zone: Zone, ip_version: int) -> str:
+    return f"dnsbl-healthy:{','.join(settings.PORTAL_DNS_NAMESERVERS)}:{zone.kind}{ip_version}:{zone.name}"
+
+
+def forget_health(zone: Zone) -> None:
+    """The zone answered wrongly after all: test its points again before its next answer is taken."""
+    cache.delete_many([_healthy_key(zone, 4), _healthy_key(zone, 6)])
+
+
 def ensure_answers(zone: Zone, resolver: dns.resolver.Resolver, ip_version: int = 4) -> None:
     """Query the zone's RFC 5782 test points; remember a healthy zone for a while."""
-    key = f"dnsbl-healthy:{','.join(settings.PORTAL_DNS_NAMESERVERS)}:{zone.kind}{ip_version}:{zone.name}"
+    key = _healthy_key(zone, ip_version)
     if cache.get(key):
         return
     listed, unlisted = zone.test_points(ip_version)
@@ -87,7 +97,8 @@ def _version(target: str) -> int:
         return 4  # a domain: one set of test points
 
 
-def _covers(zone: Zone, target: str) -> bool:
+def covers(zone: Zone, target: str) -> bool:
+    """Whether the zone lists targets of this kind and address family."""
     return zone.kind == DOMAIN or zone.ipv6 or _version(target) == 4
 
 
@@ -120,7 +131,7 @@ def lookups(zones: list[Zone], targets: list[str], deadline: Deadline | None = N
         return []
 
     def per_zone(zone: Zone) -> list[dict]:
-        covered = [target for target in targets if _covers(zone, target)]
+        covered = [target for target in targets if covers(zone, target)]
         skipped = [{**_blank(zone, t), "meanings": ["this list covers IPv4 only"]} for t in targets if t not in covered]
         if not covered:
             return skipped
