@@ -33,7 +33,7 @@ from egress.models import (
 from egress.targets import target_names
 from operations import broker
 from requests_app.models import RequestEvent, Status, UnblockRequest
-from verification.models import UNDECIDED, CheckResult
+from verification.models import UNDECIDED, CheckResult, FindingKind, RecheckFinding, WatchedAddress, ZoneStatus
 
 CHECK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 REVOKE_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
@@ -68,6 +68,7 @@ class PortalCollector(Collector):
                 *self._egress(now),
                 *self._traffic(now),
                 *self._abuse(),
+                *self._rechecks(now),
             ]
         yield from families
         yield from self._celery()
@@ -269,6 +270,45 @@ class PortalCollector(Collector):
             buckets=_buckets(REVOKE_BUCKETS, cumulative, len(seconds)),
             sum_value=sum(seconds),
         )
+
+    # --- re-checks of open accounts ---------------------------------------------------------------------
+
+    def _rechecks(self, now: datetime) -> Iterator[Metric]:
+        current = RecheckFinding.objects.current().order_by()
+        listed = GaugeMetricFamily(
+            "portal_recheck_listed_addresses", "Watched addresses listed on each blocklist zone now.", labels=["zone"]
+        )
+        by_zone = current.filter(kind=FindingKind.LISTED).values_list("source").annotate(n=Count("id"))
+        for zone, n in by_zone:
+            listed.add_metric([zone], n)
+        yield listed
+        findings = GaugeMetricFamily("portal_recheck_findings", "Re-check findings present now.", labels=["kind"])
+        counts = dict(current.values_list("kind").annotate(n=Count("id")))
+        for kind in FindingKind.values:
+            findings.add_metric([kind], counts.get(kind, 0))
+        yield findings
+        watched = WatchedAddress.objects.order_by().aggregate(
+            n=Count("id"), due=Count("id", filter=Q(due_at__lte=now)), done=Sum("checks", default=0)
+        )
+        yield GaugeMetricFamily("portal_recheck_watched", "Addresses on the re-check cycle.", value=watched["n"])
+        yield GaugeMetricFamily("portal_recheck_due", "Watched addresses whose re-check is due.", value=watched["due"])
+        yield CounterMetricFamily("portal_recheck_done", "Re-checks of watched addresses done.", value=watched["done"])
+        aside = GaugeMetricFamily(
+            "portal_recheck_zone_set_aside",
+            "1 while a blocklist zone's answers are not trusted (its RFC 5782 test points failed).",
+            labels=["zone"],
+        )
+        deferred = CounterMetricFamily(
+            "portal_recheck_deferred",
+            "Re-checks moved to the next day: the zone's daily budget was spent.",
+            labels=["zone"],
+        )
+        queries = CounterMetricFamily("portal_recheck_queries", "Re-check queries made to each zone.", labels=["zone"])
+        for zone in ZoneStatus.objects.all():
+            aside.add_metric([zone.zone], int(not zone.usable))
+            deferred.add_metric([zone.zone], zone.deferred)
+            queries.add_metric([zone.zone], zone.queries)
+        yield from (aside, deferred, queries)
 
     # --- Celery's broker ---------------------------------------------------------------------------------
 

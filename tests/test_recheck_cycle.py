@@ -24,6 +24,7 @@ from tests.conftest import CUSTOMER_IPS, make_customer
 from tests.egress_support import decide, eager_tasks
 from tests.parts import missing
 from tests.real_mtas import POSTFIX, Case, PostfixServers, postfix_missing
+from tests.test_metrics import scrape, value
 from verification import recheck
 from verification.checks import dnsbl, relay_probe
 from verification.checks.blocklist_zones import KNOWN_ZONES
@@ -323,3 +324,21 @@ def test_a_real_postfix_turned_open_relay_after_approval_is_blocked_and_lifted_o
             assert RecheckFinding.objects.current().count() == 0
     finally:
         servers.stop()
+
+
+def test_metrics_say_what_is_listed_done_due_deferred_and_set_aside(cycle, zone, settings, client):
+    settings.PORTAL_RECHECK_ZONE_DAILY_BUDGET = {XBL: 1, "*": 100}
+    settings.PORTAL_DNSBL_ZONES = [XBL, "everything.dnsbl.example.org"]
+    zone.list(V4)
+    zone.list(V6)  # whichever is re-checked first is listed
+    cycle.turn()
+    samples = scrape(client)
+    assert value(samples, "portal_recheck_listed_addresses", zone=XBL) == 1
+    assert value(samples, "portal_recheck_findings", kind="listed") == 1
+    assert value(samples, "portal_recheck_done_total") == 1
+    assert value(samples, "portal_recheck_watched") == 2
+    assert value(samples, "portal_recheck_due") == 0  # the other one waits for tomorrow
+    assert value(samples, "portal_recheck_deferred_total", zone=XBL) == 1
+    assert value(samples, "portal_recheck_zone_set_aside", zone="everything.dnsbl.example.org") == 1
+    assert value(samples, "portal_recheck_zone_set_aside", zone=XBL) == 0
+    assert value(samples, "portal_recheck_queries_total", zone=XBL) == 1
