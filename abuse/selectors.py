@@ -37,8 +37,14 @@ def timeline(account: Account) -> QuerySet[AbuseEvent]:
     return AbuseEvent.objects.filter(account=account).select_related("actor")
 
 
-# What the traffic policy flags an account with, beside the report policy's warnings.
-TRAFFIC_FLAGS = (EventKind.OVER_DECLARED, EventKind.TRAFFIC_BLOCKED, EventKind.TOLD_BLOCKED_TRIES)
+# What the traffic and re-check policies flag an account with, beside the report policy's warnings.
+TRAFFIC_FLAGS = (
+    EventKind.OVER_DECLARED,
+    EventKind.TRAFFIC_BLOCKED,
+    EventKind.TOLD_BLOCKED_TRIES,
+    EventKind.RECHECK_BLOCKED,
+    EventKind.RECHECK_WARNED,
+)
 
 
 @dataclass

@@ -30,6 +30,7 @@ _ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
         ("abuse", "abusereport"): ("view",),
         ("abuse", "policydecision"): ("view",),
         ("abuse", "abuseevent"): ("view",),
+        ("verification", "recheckfinding"): ("view",),
     },
     VERIFICATION_OFFICER: {
         ("accounts", "account"): ("view", "record_verification"),
@@ -48,6 +49,8 @@ _ROLE_PERMISSIONS: dict[str, dict[tuple[str, str], tuple[str, ...]]] = {
         ("abuse", "policydecision"): ("view", "acknowledge"),
         ("abuse", "revocation"): ("view", "reinstate"),
         ("abuse", "abuseevent"): ("view",),
+        ("verification", "recheckfinding"): ("view",),
+        ("verification", "zonestatus"): ("view",),
     },
 }
 

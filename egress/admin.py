@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from common.admin_form_page import form_page
@@ -37,6 +38,7 @@ class AccountEgressAdmin(ReadOnlyAdmin):
         "expected_daily_volume",
         "traffic",
         "history",
+        "rechecks",
         "owed_changes",
     ]
     readonly_fields = fields
@@ -75,6 +77,12 @@ class AccountEgressAdmin(ReadOnlyAdmin):
             for d in decisions(obj.account)
         ]
         return html_table([_("when"), _("from"), _("to"), _("source"), _("by"), _("reason")], rows)
+
+    @admin.display(description=_("re-checks"))
+    def rechecks(self, obj: AccountEgress) -> str:
+        """A link, by the admin's URL name: egress reads nothing of the checks (DESIGN.md)."""
+        url = reverse("admin:verification_recheckfinding_changelist") + f"?account__id__exact={obj.account_id}"
+        return format_html('<a href="{}">{}</a>', url, _("Re-check history of this account's addresses"))
 
     @admin.display(description=_("port-25 traffic, 30 days"))
     def traffic(self, obj: AccountEgress) -> str:

@@ -13,6 +13,7 @@ import dns.reversename
 import pytest
 import time_machine
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 
 from abuse import recheck_policy
@@ -342,3 +343,19 @@ def test_metrics_say_what_is_listed_done_due_deferred_and_set_aside(cycle, zone,
     assert value(samples, "portal_recheck_zone_set_aside", zone="everything.dnsbl.example.org") == 1
     assert value(samples, "portal_recheck_zone_set_aside", zone=XBL) == 0
     assert value(samples, "portal_recheck_queries_total", zone=XBL) == 1
+
+
+def test_the_abuse_desk_sees_the_listing_flagged_the_history_and_the_zones(cycle, zone, account, settings, abuse_desk):
+    settings.PORTAL_DNSBL_ZONES = [XBL, "everything.dnsbl.example.org"]
+    zone.list(V4)
+    cycle.turn()
+    desk = Client()
+    desk.force_login(abuse_desk)
+    flagged = desk.get("/admin/abuse/abuseevent/flagged/").content.decode()
+    assert account.name in flagged and "Port 25 closed after a re-check: 1" in flagged
+    history = desk.get(f"/admin/verification/recheckfinding/?account__id__exact={account.pk}").content.decode()
+    assert V4 in history and XBL in history
+    egress_page = desk.get(f"/admin/egress/accountegress/{egress_of(account).pk}/change/").content.decode()
+    assert f"/admin/verification/recheckfinding/?account__id__exact={account.pk}" in egress_page
+    zones = desk.get("/admin/verification/zonestatus/?usable__exact=0").content.decode()
+    assert "everything.dnsbl.example.org" in zones and "lists everything" in zones
