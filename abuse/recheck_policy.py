@@ -27,8 +27,9 @@ from abuse import notifications
 from abuse.models import AbuseEvent, EventKind
 from accounts.models import Account
 from egress.models import EgressSource, EgressState
+from egress.reopening import ReopenRefused
 from egress.selectors import desired_egress, open_or_rechecked_addresses
-from egress.services import ReopenRefused, set_desired_state
+from egress.services import set_desired_state
 from verification import recheck
 from verification.models import FindingKind, RecheckFinding
 from verification.recheck import Change

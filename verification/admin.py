@@ -4,7 +4,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from portal.read_only_admin import ReadOnlyAdmin
+from common.read_only_admin import ReadOnlyAdmin
 from verification.models import CheckResult, CheckRun, RecheckFinding, ZoneStatus
 
 
