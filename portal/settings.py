@@ -393,6 +393,8 @@ PORTAL_RECHECK_DNS_THREADS = env.int("PORTAL_RECHECK_DNS_THREADS", default=32)
 PORTAL_RECHECK_PROBE_THREADS = env.int("PORTAL_RECHECK_PROBE_THREADS", default=4)
 # Whether the cycle probes each address for an open relay (an SMTP conversation, never a message).
 PORTAL_RECHECK_RELAY = env.bool("PORTAL_RECHECK_RELAY", default=True)
+# Whether it checks that each address's reverse DNS name still points back to it.
+PORTAL_RECHECK_REVERSE_DNS = env.bool("PORTAL_RECHECK_REVERSE_DNS", default=True)
 # The blocklists' terms: queries per zone per day and per second ("zone=number,..."; "*" for any other
 # zone), and the access key a zone's operator requires ("zone=key": the key is put before the zone,
 # as Spamhaus DQS names it: <query>.<key>.zen.dq.spamhaus.net is configured as zone zen.dq.spamhaus.net).

@@ -13,13 +13,15 @@ import dns.reversename
 import pytest
 import time_machine
 from django.core import mail
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
 from abuse import recheck_policy
+from abuse.management.commands.seed_demo_recheck import LISTED_IP, OPEN_EMAIL
 from abuse.models import AbuseEvent, EventKind
 from abuse.tasks import recheck_open_addresses
-from accounts.models import Account
+from accounts.models import Account, User
 from egress.models import AccountEgress, EgressSource, EgressState
 from tests.conftest import CUSTOMER_IPS, make_customer
 from tests.egress_support import decide, eager_tasks
@@ -359,3 +361,16 @@ def test_the_abuse_desk_sees_the_listing_flagged_the_history_and_the_zones(cycle
     assert f"/admin/verification/recheckfinding/?account__id__exact={account.pk}" in egress_page
     zones = desk.get("/admin/verification/zonestatus/?usable__exact=0").content.decode()
     assert "everything.dnsbl.example.org" in zones and "lists everything" in zones
+
+
+def test_the_demo_shows_an_open_account_with_a_listed_address(db, settings, client):
+    settings.DEBUG = True
+    settings.PORTAL_CHECK_ALLOW_NETWORKS = ["203.0.113.0/24"]
+    call_command("seed_demo")
+    call_command("seed_demo_recheck")
+    call_command("seed_demo_recheck")  # idempotent
+    client.force_login(User.objects.get(email=OPEN_EMAIL))
+    page = client.get("/abuse/").content.decode()
+    assert LISTED_IP in page and "bl.spamcop.net" in page and "https://www.spamcop.net/bl.shtml" in page
+    assert RecheckFinding.objects.current().count() == 1
+    assert WatchedAddress.objects.get().ip == LISTED_IP

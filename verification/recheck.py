@@ -162,7 +162,9 @@ def _look_up(rows: list[WatchedAddress], zones: list[Zone]) -> list[Observation]
     pairs = [(row.ip, zone) for row in rows for zone in zones]
     with ThreadPoolExecutor(max_workers=settings.PORTAL_RECHECK_DNS_THREADS) as pool:
         listings = [found for found in pool.map(listing, pairs) if found is not None]
-        names = [found for found in pool.map(lambda ip: _reverse_name(ip, resolver), [r.ip for r in rows]) if found]
+        names = []
+        if settings.PORTAL_RECHECK_REVERSE_DNS:
+            names = [found for found in pool.map(lambda ip: _reverse_name(ip, resolver), [r.ip for r in rows]) if found]
     # An error code in an answer (Spamhaus 127.255.255.x) condemns the zone; a query that timed out only itself.
     failing = {o.source: o.detail for o in listings if o.detail["status"] == ERROR and o.detail["codes"]}
     listings = [o for o in listings if o.detail["status"] != ERROR]

@@ -1,0 +1,52 @@
+"""Demo data of the re-checks: an open account whose last re-check found its address on a blocklist."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.management.commands.seed_demo import DEMO_PASSWORD
+from accounts.models import Membership, User
+from accounts.services import record_server, register_customer
+from egress.models import EgressSource, EgressState
+from egress.services import set_desired_state
+from verification import recheck
+from verification.models import FindingKind, RecheckFinding
+
+OPEN_EMAIL = "open@demo.test"
+LISTED_IP = "203.0.113.25"
+ZONE = "bl.spamcop.net"
+
+
+class Command(BaseCommand):
+    help = _("Create a demo customer whose port 25 is open and whose address a re-check found listed. Idempotent.")
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--force", action="store_true", help=str(_("Run even when DEBUG is off.")))
+
+    @transaction.atomic
+    def handle(self, *args, force: bool = False, **options) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError("seed_demo_recheck creates a login with a published password; --force outside DEBUG.")
+        if not User.objects.filter(email=OPEN_EMAIL).exists():
+            register_customer(OPEN_EMAIL, DEMO_PASSWORD, "Demo Newsletter GmbH")
+        account = Membership.objects.get(user__email=OPEN_EMAIL).account
+        record_server(account, "demo-vm-2", "mx.demo-newsletter.example.net", [LISTED_IP])
+        set_desired_state(account, EgressState.ALLOWED, source=EgressSource.STAFF, reason="Demo: port 25 open.")
+        recheck.watch({LISTED_IP: account.pk})
+        if not RecheckFinding.objects.current().filter(ip=LISTED_IP).exists():
+            now = timezone.now()
+            RecheckFinding.objects.create(
+                ip=LISTED_IP,
+                account=account,
+                kind=FindingKind.LISTED,
+                source=ZONE,
+                summary=f"{ZONE}: listed",
+                detail={"codes": ["127.0.0.2"], "delist_url": "https://www.spamcop.net/bl.shtml"},
+                first_seen=now,
+                last_seen=now,
+            )
+        self.stdout.write(
+            f"  customer  {OPEN_EMAIL}       (port 25 open; a re-check found {LISTED_IP} on {ZONE}: /abuse/)"
+        )
