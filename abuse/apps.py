@@ -7,7 +7,7 @@ class AbuseConfig(AppConfig):
     verbose_name = _("Abuse reports")
 
     def ready(self) -> None:
-        from abuse import mailbox_feed  # noqa: F401  its Celery task (abuse.tasks is imported by the intake it uses)
+        from abuse import tasks  # noqa: F401  registered in every process: the intake queues one by name
         from abuse.receivers import on_egress_decision
         from egress.signals import decided
 

@@ -2,7 +2,7 @@
 stores them; this is the worker's half).
 
 The API stores each report and answers (abuse.intake.receive); the first report of a burst queues
-the take-in (abuse.tasks.take_in_soon). The worker takes the burst in together: one UPDATE matches
+the take-in (abuse.intake.take_in_soon). The worker takes the burst in together: one UPDATE matches
 it to the inventory, its accounts are triaged in a few queries (not once per report), revocations
 are decided at once and warnings paced. The stored reports are the queue, so a lost task loses
 nothing: the sweep takes them in.

@@ -7,14 +7,17 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 
+from celery import signature
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from kombu.exceptions import OperationalError
 
-from abuse import formats, policy, tasks
+from abuse import formats, policy
 from abuse.matching import address_at
 from abuse.models import AbuseEvent, AbuseReport, Channel, EventKind, RejectedReport, Reporter
 from abuse.reports import ReportInput, Unreadable
@@ -22,6 +25,30 @@ from abuse.sender import is_public
 from accounts.models import ServerAddress, User
 
 logger = logging.getLogger(__name__)
+
+# abuse.tasks imports this module, so it queues the take-in by name.
+TAKE_IN_REPORTS = "abuse.tasks.take_in_reports"
+TAKE_IN_QUEUED = "abuse:take-in-queued"  # in the cache while a take-in is queued and has not started
+
+
+def take_in_soon() -> None:
+    """Queue a take-in of the reports committed so far, unless one is queued and has not started yet.
+
+    Called after each report's commit. The first report of a burst queues the task
+    PORTAL_ABUSE_TAKE_IN_INTERVAL seconds ahead and marks it in the cache (an atomic add, shared by
+    the web processes); the burst's later reports find the mark and leave it at that. The task
+    removes the mark before it reads the reports, so a report committed after that queues the next.
+    The mark also expires when the task is due, which clears it where the worker does not share the
+    cache (the embedded default). A lost task is covered by the sweep.
+    """
+    interval = settings.PORTAL_ABUSE_TAKE_IN_INTERVAL
+    if cache.add(TAKE_IN_QUEUED, True, timeout=interval) is False:
+        return  # queued already (None, not False: the cache is away, and a task too many is harmless)
+    try:
+        signature(TAKE_IN_REPORTS).apply_async(countdown=interval)
+    except OperationalError as exc:
+        cache.delete(TAKE_IN_QUEUED)
+        logger.warning("Abuse take-in: broker unavailable (%s); the sweep will take the reports in.", exc)
 
 ACCEPTED, DUPLICATE, UNMATCHED, REJECTED = "accepted", "duplicate", "unmatched", "rejected"
 
@@ -103,7 +130,7 @@ def receive(
     if report_id is None:
         return _counted_again(report, reporter)
     if matchable:
-        transaction.on_commit(tasks.take_in_soon, robust=True)
+        transaction.on_commit(take_in_soon, robust=True)
     return _received(report, matchable, report_id)
 
 
@@ -134,7 +161,7 @@ def receive_many(items: list[tuple[ReportInput, bytes]], *, channel: str, report
             for (report, matchable, _raw), row in zip(prepared, rows, strict=True)
         ]
         if any(result.status == ACCEPTED for result in results):
-            transaction.on_commit(tasks.take_in_soon, robust=True)
+            transaction.on_commit(take_in_soon, robust=True)
     return results
 
 

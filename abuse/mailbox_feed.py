@@ -12,7 +12,6 @@ import logging
 import ssl
 from dataclasses import dataclass
 
-from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -116,9 +115,8 @@ def take(raw: bytes, key: str, uidvalidity: int, uid: int) -> tuple[MailboxMessa
     return row, True
 
 
-@shared_task
-def poll_mailbox() -> dict[str, int] | None:
-    """Celery beat's poll of the abuse mailbox (PORTAL_ABUSE_IMAP_POLL_SECONDS); a failed poll is
+def poll_unless_running() -> dict[str, int] | None:
+    """Celery beat's poll of the abuse mailbox (abuse.tasks.poll_mailbox); a failed poll is
     simply the next one's work: nothing is moved before it is stored. A poll still running (a large
     backlog) is left alone: None."""
     lock_seconds = max(60.0, 10 * settings.PORTAL_ABUSE_IMAP_POLL_SECONDS)

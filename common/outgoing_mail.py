@@ -7,30 +7,15 @@ retried by the task, out of the request that made the decision.
 """
 
 import logging
-import smtplib
 from functools import partial
 
-from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
 from common.single_line import as_single_line
+from common.tasks import send_mail_task
 
 logger = logging.getLogger(__name__)
-
-
-@shared_task(
-    autoretry_for=(smtplib.SMTPException, OSError),
-    retry_backoff=settings.PORTAL_MAIL_RETRY_SECONDS,
-    retry_backoff_max=600,
-    retry_jitter=False,
-    max_retries=settings.PORTAL_MAIL_MAX_RETRIES,
-)
-def send_mail_task(subject: str, body: str, recipients: list[str]) -> int:
-    """Send one mail; an SMTP failure raises and Celery retries it, the waits doubling up to 10 minutes."""
-    return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
 
 
 def _queue(subject: str, body: str, recipients: list[str]) -> None:

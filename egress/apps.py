@@ -14,3 +14,5 @@ class EgressConfig(AppConfig):
 
         inventory_changed.connect(on_inventory_changed, dispatch_uid="egress.follow_inventory")
         checks.register(check_targets)
+
+        from egress import tasks  # noqa: F401  registered in every process: the outbox queues one by name

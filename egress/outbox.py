@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from celery import shared_task
+from celery import signature
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -25,6 +25,8 @@ from egress.targets import adapter_for, target_names
 
 logger = logging.getLogger(__name__)
 
+# egress.tasks imports this module, so it queues its apply task by name.
+APPLY_CHANGES = "egress.tasks.apply_changes"
 BATCH = 500  # rows coalesced into one change
 BACKOFF_CAP = 3600.0
 
@@ -86,23 +88,9 @@ def _dispatch_on_commit(target: str) -> None:
 def dispatch(target: str) -> None:
     """Queue the apply task; without a broker, the periodic sweep finds the row instead."""
     try:
-        apply_changes.delay(target)
+        signature(APPLY_CHANGES).delay(target)
     except OperationalError as exc:
         logger.warning("Egress target %s: broker unavailable (%s); the sweep will apply the change.", target, exc)
-
-
-# Here, not in egress.tasks (which imports this module), under the name the settings route to the
-# `egress` queue: this module queues it.
-@shared_task(bind=True, max_retries=None, name="egress.tasks.apply_changes")
-def apply_changes(self, target: str) -> int:
-    """Apply the target's due outbox rows; after a failure, come back when the backoff ends.
-
-    The rows count their own attempts (PORTAL_EGRESS_MAX_ATTEMPTS), so the task retries unbounded.
-    """
-    outcome = apply_due(target)
-    if outcome.retry_in is not None:
-        raise self.retry(countdown=outcome.retry_in)
-    return outcome.applied
 
 
 def lock_target(name: str) -> EgressTarget:

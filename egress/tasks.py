@@ -1,6 +1,6 @@
 """Celery tasks of the egress app: thin wrappers around the outbox and the reconciliation.
 
-The apply task (`egress.tasks.apply_changes`) is defined in egress.outbox, which queues it.
+The outbox queues `apply_changes` by its name (outbox.APPLY_CHANGES): this module imports the outbox.
 """
 
 from celery import shared_task
@@ -11,13 +11,25 @@ from egress.signals import traffic_observed
 from egress.targets import target_names
 
 
+@shared_task(bind=True, max_retries=None)
+def apply_changes(self, target: str) -> int:
+    """Apply the target's due outbox rows; after a failure, come back when the backoff ends.
+
+    The rows count their own attempts (PORTAL_EGRESS_MAX_ATTEMPTS), so the task retries unbounded.
+    """
+    outcome = outbox.apply_due(target)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.applied
+
+
 @shared_task
 def sweep() -> None:
     """Lift temporary decisions that ended; queue an apply for each target with due rows: rows whose
     task was lost (no broker, a dead worker)."""
     services.lift_ended()
     for target in targets_with_due_changes():
-        outbox.apply_changes.delay(target)
+        apply_changes.delay(target)
 
 
 @shared_task

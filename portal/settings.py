@@ -293,8 +293,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("PORTAL_TASKS_EAGER", default=False)
 # applies Django's rules instead (PORTAL_DB_CONN_MAX_AGE, a check before reuse), as for a request.
 CELERY_DB_REUSE_MAX = sys.maxsize
 CELERY_TIMEZONE = "UTC"
-# Task modules outside the apps' tasks.py (which autodiscovery finds).
-CELERY_IMPORTS = ["common.outgoing_mail"]
+# The common floor is no Django app: autodiscovery, which finds the apps' tasks.py, misses its own.
+CELERY_IMPORTS = ["common.tasks"]
 # Periodic tasks; each app's section below adds its entries.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 
@@ -518,7 +518,7 @@ PORTAL_ABUSE_IMAP_TIMEOUT = env.float("PORTAL_ABUSE_IMAP_TIMEOUT", default=30.0)
 PORTAL_ABUSE_IMAP_POLL_SECONDS = env.float("PORTAL_ABUSE_IMAP_POLL_SECONDS", default=60.0)
 if PORTAL_ABUSE_IMAP_HOST:
     CELERY_BEAT_SCHEDULE["abuse-mailbox"] = {
-        "task": "abuse.mailbox_feed.poll_mailbox",
+        "task": "abuse.tasks.poll_mailbox",
         "schedule": PORTAL_ABUSE_IMAP_POLL_SECONDS,
     }
 # --- end of Abuse ----------------------------------------------------------------------

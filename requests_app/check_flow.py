@@ -8,7 +8,7 @@ a status change (always through `lifecycle.transition`).
 import logging
 from datetime import timedelta
 
-from celery import shared_task
+from celery import signature
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +29,8 @@ from verification.scoring import blocking_failures
 from verification.selectors import account_facts, latest_run, run_progress
 
 logger = logging.getLogger(__name__)
+# requests_app.tasks imports this module, so it queues the checks' task by name.
+RUN_CHECKS = "requests_app.tasks.run_request_checks"
 
 RERUN_FROM = (Status.AWAITING_REVIEW, Status.NEEDS_INFO)
 
@@ -80,18 +82,11 @@ def queue_checks(request_id: int) -> None:
     """
     def send() -> None:
         try:
-            run_request_checks.delay(request_id)
+            signature(RUN_CHECKS).delay(request_id)
         except (OSError, OperationalError) as exc:
             logger.warning("could not queue the checks of request #%s (%s); the sweep will", request_id, exc)
 
     transaction.on_commit(send)
-
-
-# Here, not in requests_app.tasks (which imports this module): queue_checks queues it.
-@shared_task(ignore_result=True, name="requests_app.tasks.run_request_checks")
-def run_request_checks(request_id: int) -> None:
-    """Run (or resume) the automated checks of one request and route it afterwards."""
-    process(request_id)
 
 
 def start_checks(request: UnblockRequest, trigger: str, by: User | None) -> CheckRun:

@@ -1,6 +1,6 @@
 """Celery tasks of requests: thin, idempotent (acks are late, so any may run twice).
 
-The checks' task (`requests_app.tasks.run_request_checks`) is defined in check_flow, which queues it.
+check_flow queues `run_request_checks` by its name (check_flow.RUN_CHECKS): this module imports it.
 """
 
 from celery import shared_task
@@ -9,9 +9,15 @@ from requests_app import check_flow
 
 
 @shared_task(ignore_result=True)
+def run_request_checks(request_id: int) -> None:
+    """Run (or resume) the automated checks of one request and route it afterwards."""
+    check_flow.process(request_id)
+
+
+@shared_task(ignore_result=True)
 def sweep_stuck_checks() -> int:
     """Re-queue requests whose checks stalled; the task resumes them where they stopped."""
     stuck = check_flow.stuck_requests()
     for request_id in stuck:
-        check_flow.run_request_checks.delay(request_id)
+        run_request_checks.delay(request_id)
     return len(stuck)

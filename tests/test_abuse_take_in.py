@@ -188,10 +188,10 @@ def test_a_burst_queues_one_take_in_for_all_web_processes_and_the_next_report_an
     settings.PORTAL_ABUSE_TAKE_IN_INTERVAL = 60.0  # due long after this test: nothing expires meanwhile
 
     for _ in range(50):
-        tasks.take_in_soon()
+        intake.take_in_soon()
     queued = queued_take_ins(broker)
     tasks.take_in_reports.apply()  # the queued take-in starting (here, in this process)
-    tasks.take_in_soon()
+    intake.take_in_soon()
 
     assert len(queued) == 1
     assert datetime.fromisoformat(queued[0]["eta"]) > timezone.now() + timedelta(seconds=50)
@@ -205,11 +205,11 @@ def test_with_a_cache_of_its_own_the_mark_expires_when_the_take_in_is_due(settin
     settings.PORTAL_ABUSE_TAKE_IN_INTERVAL = 0.1
 
     with time_machine.travel(datetime(2026, 12, 1, 12, 0, tzinfo=UTC), tick=False) as clock:
-        tasks.take_in_soon()
-        tasks.take_in_soon()
+        intake.take_in_soon()
+        intake.take_in_soon()
         clock.shift(timedelta(seconds=0.099))
-        tasks.take_in_soon()
+        intake.take_in_soon()
         assert len(queued_take_ins(broker)) == 1
         clock.shift(timedelta(seconds=0.002))
-        tasks.take_in_soon()
+        intake.take_in_soon()
         assert len(queued_take_ins(broker)) == 2

@@ -8,9 +8,10 @@ from django.utils import timezone
 from egress.adapters import Change, EgressError
 from egress.adapters.http import HttpAdapter
 from egress.models import ChangeStatus, EgressChange, EgressSource, EgressState
-from egress.outbox import apply_changes, apply_due
+from egress.outbox import apply_due
 from egress.reconcile import reconcile
 from egress.services import set_desired_state
+from egress.tasks import apply_changes
 from tests.conftest import CUSTOMER_IPS
 from tests.egress_support import API_TOKEN, FakeNetworkAPI, eager_tasks
 
