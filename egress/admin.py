@@ -2,10 +2,12 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Value
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from common.admin_form_page import form_page
@@ -14,8 +16,9 @@ from egress import outbox
 from egress.forms import DecisionForm
 from egress.models import AccountEgress, ChangeStatus, EgressChange, EgressSource, EgressTarget
 from egress.reopening import ReopenRefused
-from egress.selectors import OPEN, decisions, open_changes
-from egress.services import set_desired_state
+from egress.selectors import OPEN, allowed_addresses, decisions, open_changes
+from egress.services import register_targets, set_desired_state
+from egress.target_status import TargetStatus, target_status
 from egress.traffic_review import traffic_panel
 
 DECIDE_PERMISSION = "egress.decide_accountegress"
@@ -162,4 +165,40 @@ class EgressChangeAdmin(ReadOnlyAdmin):
 
 @admin.register(EgressTarget)
 class EgressTargetAdmin(ReadOnlyAdmin):
-    list_display = ["name", "reconciled_at", "last_added", "last_removed", "last_error"]
+    """One row per enforcement target (each gateway of a fleet): how it stands, and why."""
+
+    list_display = ["name", "state", "addresses", "oldest_owed", "error", "reconciled_at", "last_added", "last_removed"]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        register_targets()
+        return super().changelist_view(request, extra_context)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EgressTarget]:
+        # The desired count is the same for every target: counted once per page.
+        return super().get_queryset(request).annotate(desired=Value(len(allowed_addresses())))
+
+    def _status(self, obj: EgressTarget) -> TargetStatus:
+        if not hasattr(obj, "_status"):
+            obj._status = target_status(obj.name, getattr(obj, "desired", 0))
+        return obj._status
+
+    @admin.display(description=_("state"))
+    def state(self, obj: EgressTarget) -> str:
+        return self._status(obj).state_label
+
+    @admin.display(description=_("addresses applied / desired"))
+    def addresses(self, obj: EgressTarget) -> str:
+        status = self._status(obj)
+        return f"{status.applied} / {status.desired}"
+
+    @admin.display(description=_("oldest owed change"))
+    def oldest_owed(self, obj: EgressTarget) -> str:
+        age = self._status(obj).oldest_owed_age
+        return timesince(timezone.now() - age) if age is not None else "—"
+
+    @admin.display(description=_("last error"))
+    def error(self, obj: EgressTarget) -> str:
+        status = self._status(obj)
+        if not status.last_error:
+            return "—"
+        return format_html("<strong>{}</strong><br>{}", status.explanation, status.last_error[:500])

@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 from accounts.models import Account, User
 from accounts.selectors import active_addresses
 from egress import outbox, signals
-from egress.models import AccountEgress, EgressDecision, EgressSource, EgressState, ReopenLevel
+from egress.models import AccountEgress, EgressDecision, EgressSource, EgressState, EgressTarget, ReopenLevel
 from egress.reopening import ReopenRefused, refuse_opening
+from egress.targets import target_names
 
 logger = logging.getLogger(__name__)
 
@@ -137,3 +138,11 @@ def follow_inventory(account_ids: Iterable[int], addresses: Iterable[str]) -> No
     )
     if allowed:
         outbox.record(allowed, addresses)
+
+
+def register_targets() -> None:
+    """A row for every target named in settings, so that staff see each gateway of a fleet from the
+    moment it is configured (a row is otherwise made by its first apply or reconciliation)."""
+    EgressTarget.objects.bulk_create(
+        [EgressTarget(name=name) for name in target_names()], ignore_conflicts=True
+    )

@@ -30,6 +30,8 @@ from egress.models import (
     EgressTarget,
     TrafficEvent,
 )
+from egress.selectors import allowed_addresses
+from egress.target_status import FAILING, target_status
 from egress.targets import target_names
 from operations import broker
 from requests_app.models import RequestEvent, Status, UnblockRequest
@@ -138,6 +140,26 @@ class PortalCollector(Collector):
 
     # --- egress: the outbox, reconciliation --------------------------------------------------------
 
+    def _target_states(self, targets: list[str], now: datetime) -> Iterator[Metric]:
+        """Each target (a gateway of a fleet) as staff see it: addresses desired and applied, failing."""
+        addresses = GaugeMetricFamily(
+            "portal_egress_target_addresses",
+            "Addresses the database allows (desired) and those no open change of the target owes (applied).",
+            labels=["target", "kind"],
+        )
+        failing = GaugeMetricFamily(
+            "portal_egress_target_failing",
+            "1 when the target's last apply or reconciliation failed (its changes wait for it).",
+            labels=["target"],
+        )
+        desired = len(allowed_addresses())
+        for name in targets:
+            status = target_status(name, desired, now=now)
+            addresses.add_metric([name, "desired"], status.desired)
+            addresses.add_metric([name, "applied"], status.applied)
+            failing.add_metric([name], 1 if status.state == FAILING else 0)
+        yield from (addresses, failing)
+
     def _egress(self, now: datetime) -> Iterator[Metric]:
         outbox = {
             row["target"]: row
@@ -188,6 +210,7 @@ class PortalCollector(Collector):
             reconcile_error.add_metric([name], 1 if target and target.last_error else 0)
             repaired.add_metric([name], target.repaired_total if target else 0)
         yield from (pending, given_up, oldest, failures, reconciled, reconcile_error, repaired)
+        yield from self._target_states(targets, now)
 
         # A revocation closes an open port: a decision from allowed to blocked, whoever took it.
         closed = (

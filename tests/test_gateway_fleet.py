@@ -173,3 +173,6 @@ def test_a_wrong_token_and_a_wrong_ca_are_refused_and_shown_on_the_targets_rows(
 
     page = admin_client.get("/admin/egress/egresstarget/").content.decode()
     assert "401" in page and "CERTIFICATE_VERIFY_FAILED" in page
+    assert "The gateway refused the portal&#x27;s token" in page
+    assert "is not signed by the CA the target pins (ca_file): the portal refused it" in page
+    assert page.count("failing") >= 2 and "in sync" in page

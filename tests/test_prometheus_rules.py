@@ -9,7 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
+from gateway.metrics import Metrics
 from tests.parts import missing, need_commands
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "prometheus"
@@ -31,7 +33,8 @@ def promtool(*args: str) -> str:
 
 @NEED_PROMTOOL
 def test_the_rules_pass_promtool_check_rules():
-    assert "SUCCESS: 14 rules found" in promtool("check", "rules", "portal.rules.yml")
+    assert "SUCCESS: 16 rules found" in promtool("check", "rules", "portal.rules.yml")
+    assert "SUCCESS: 2 rules found" in promtool("check", "rules", "gateway.rules.yml")
 
 
 @NEED_PROMTOOL
@@ -40,11 +43,12 @@ def test_the_scrape_config_passes_promtool_check_config():
 
 
 @NEED_PROMTOOL
-def test_every_alert_has_unit_tests_that_pass():
-    rules = set(re.findall(r"- alert: (\w+)", (DEPLOY / "portal.rules.yml").read_text()))
-    tested = set(re.findall(r"alertname: (\w+)", (DEPLOY / "portal.rules.test.yml").read_text()))
+@pytest.mark.parametrize("rules_file", ["portal", "gateway"])
+def test_every_alert_has_unit_tests_that_pass(rules_file):
+    rules = set(re.findall(r"- alert: (\w+)", (DEPLOY / f"{rules_file}.rules.yml").read_text()))
+    tested = set(re.findall(r"alertname: (\w+)", (DEPLOY / f"{rules_file}.rules.test.yml").read_text()))
     assert rules == tested
-    assert "SUCCESS" in promtool("test", "rules", "portal.rules.test.yml")
+    assert "SUCCESS" in promtool("test", "rules", f"{rules_file}.rules.test.yml")
 
 
 @pytest.mark.django_db
@@ -58,3 +62,12 @@ def test_the_rules_and_the_dashboard_name_only_series_the_portal_serves(client):
     assert len(in_rules) >= 10 and len(on_dashboard) >= 15
     assert in_rules <= served, in_rules - served
     assert on_dashboard <= served, on_dashboard - served
+
+
+def test_the_gateway_rules_name_only_series_the_gateway_serves():
+    exposition = generate_latest(Metrics().registry).decode()
+    served = {line.split()[2] for line in exposition.splitlines() if line.startswith("# TYPE")}
+    served |= {f"{name}_total" for name in served} | {"up"}
+    in_rules = set(re.findall(r"\b(port25_gateway_[a-z_]+|up)\b", (DEPLOY / "gateway.rules.yml").read_text()))
+    assert "port25_gateway_changes_total" in in_rules
+    assert in_rules <= served, in_rules - served
