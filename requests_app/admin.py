@@ -15,10 +15,11 @@ from accounts.staff_groups import REVIEW_PERMISSION
 from common.display_time import duration
 from common.read_only_admin import ReadOnlyAdmin
 from egress.traffic_review import traffic_panel
-from requests_app import review, review_pages
+from requests_app import review_pages
 from requests_app.dashboard import review_dashboard
 from requests_app.models import ANSWER_FIELDS, ReasonTemplate, RequestEvent, UnblockRequest
 from requests_app.queue_filters import CheckFailuresFilter, QueueFilter, RiskBandFilter
+from requests_app.review_rules import needs_four_eyes
 from requests_app.selectors import review_context
 
 
@@ -82,7 +83,7 @@ class UnblockRequestAdmin(admin.ModelAdmin):
         "assignee",
         "decided_at",
         "decision_reason",
-        "auto_decided",
+        "decided_by",
         "risk_score",
         "check_summary",
         *ANSWER_FIELDS,
@@ -118,7 +119,7 @@ class UnblockRequestAdmin(admin.ModelAdmin):
         ),
         (
             gettext_lazy("Decision"),
-            {"fields": ["risk_score", "check_summary", "decided_at", "decision_reason", "auto_decided"]},
+            {"fields": ["risk_score", "check_summary", "decided_at", "decided_by", "decision_reason"]},
         ),
     ]
     change_form_template = "admin/requests_app/unblockrequest/review.html"
@@ -145,6 +146,13 @@ class UnblockRequestAdmin(admin.ModelAdmin):
         parts = obj.check_summary.split(" · ") if obj.check_summary else []
         return format_html_join(" · ", '<span class="nowrap">{}</span>', ((part,) for part in parts)) or "-"
 
+    @admin.display(description=gettext_lazy("decided by"))
+    def decided_by(self, obj: UnblockRequest) -> str:
+        # Words, not Django's boolean icon: a red ⊗ beside "by policy" read as an error.
+        if obj.decided_at is None:
+            return _("not decided yet")
+        return _("the automatic policy") if obj.auto_decided else _("a reviewer")
+
     @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, obj: UnblockRequest) -> str:
         return format_html('<span class="status status-{}">{}</span>', obj.status, obj.get_status_display())
@@ -164,8 +172,8 @@ class UnblockRequestAdmin(admin.ModelAdmin):
         context = {
             **review_context(unblock_request),
             "can_review": request.user.has_perm(REVIEW_PERMISSION),
-            "actions_open": review_pages.offered_actions(unblock_request),
-            "four_eyes": review.needs_four_eyes(unblock_request),
+            "actions_open": review_pages.offered_actions(unblock_request, request.user),
+            "four_eyes": needs_four_eyes(unblock_request),
             "missing_verifications": unblock_request.account.missing_verifications(),
             "traffic": traffic_panel(unblock_request.account),
             **(extra_context or {}),

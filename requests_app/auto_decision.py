@@ -7,7 +7,7 @@ decided by policy and carry the policy's reasons, and staff can reverse them.
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from requests_app import review
+from requests_app import review, review_rules
 from requests_app.models import Status, UnblockRequest, UseCase
 from verification.models import CheckRun, ResultStatus
 
@@ -23,7 +23,7 @@ def approval_reasons(request: UnblockRequest, run: CheckRun) -> list[str] | None
         and request.use_case != UseCase.MARKETING
         and account.identity_verified
         and account.payment_verified
-        and not review.needs_four_eyes(request)
+        and not review_rules.needs_four_eyes(request)
     ):
         return None
     return [

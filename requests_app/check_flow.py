@@ -69,8 +69,10 @@ def check_progress(request: UnblockRequest) -> dict:
     return {
         "status": request.status,
         "status_label": str(request.get_status_display()),
-        "can_rerun": request.status in RERUN_FROM,
+        "can_rerun": rerun_refusal(request, by_staff=False) is None,
         "run": run_progress(latest_run(subject_key(request.pk))),
+        # While the customer waits out the interval: when they may re-run (empty otherwise).
+        "rerun_wait": (rerun_refusal(request, by_staff=False) or "") if request.status in RERUN_FROM else "",
     }
 
 
@@ -80,6 +82,7 @@ def queue_checks(request_id: int) -> None:
     A broker that is down must not fail the customer's submission: the sweep
     queues requests that made no progress again (see stuck_requests).
     """
+
     def send() -> None:
         try:
             signature(RUN_CHECKS).delay(request_id)
@@ -104,22 +107,30 @@ def _new_run(request: UnblockRequest, trigger: str, by: User | None) -> CheckRun
     )
 
 
-def rerun_checks(request: UnblockRequest, user: User, *, by_staff: bool = False) -> CheckRun:
-    """Run the checks again: the customer fixed something (at most once per interval), or staff ask."""
+def rerun_refusal(request: UnblockRequest, *, by_staff: bool) -> str | None:
+    """Why the checks cannot be re-run now, or None: the rule rerun_checks applies and the pages ask first.
+
+    A customer waits PORTAL_CHECK_RERUN_INTERVAL after the last run; staff need not.
+    """
     if request.status not in RERUN_FROM:
-        raise RerunNotAllowed(_("The checks can be re-run once they have finished, while the request is open."))
+        return _("The checks can be re-run once they have finished, while the request is open.")
     last = None if by_staff else latest_run(subject_key(request.pk))
     wait_until = last.created_at + timedelta(seconds=settings.PORTAL_CHECK_RERUN_INTERVAL) if last else None
     if wait_until and wait_until > timezone.now():
         minutes = max(1, round((wait_until - timezone.now()).total_seconds() / 60))
-        raise RerunNotAllowed(
-            ngettext(
-                "The checks ran a moment ago; you can re-run them in %(minutes)d minute.",
-                "The checks ran a moment ago; you can re-run them in %(minutes)d minutes.",
-                minutes,
-            )
-            % {"minutes": minutes}
-        )
+        return ngettext(
+            "The checks ran a moment ago; you can re-run them in %(minutes)d minute.",
+            "The checks ran a moment ago; you can re-run them in %(minutes)d minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+    return None
+
+
+def rerun_checks(request: UnblockRequest, user: User, *, by_staff: bool = False) -> CheckRun:
+    """Run the checks again: the customer fixed something (at most once per interval), or staff ask."""
+    refusal = rerun_refusal(request, by_staff=by_staff)
+    if refusal:
+        raise RerunNotAllowed(refusal)
     try:
         with transaction.atomic():
             run = start_checks(request, CheckRun.Trigger.RERUN, user)

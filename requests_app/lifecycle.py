@@ -20,6 +20,11 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+def can_move(status: str, to: str) -> bool:
+    """Whether a request in `status` may go to `to`: the rule transition() enforces."""
+    return to in ALLOWED_TRANSITIONS[status]
+
+
 class IllegalTransition(Exception):
     def __init__(self, request: UnblockRequest, to: str) -> None:
         super().__init__(f"request #{request.pk} cannot go from {request.status} to {to}")
@@ -37,9 +42,7 @@ def transition(
     """
     with transaction.atomic():
         request = UnblockRequest.objects.select_for_update().get(pk=request_id)
-        if to not in ALLOWED_TRANSITIONS[request.status] or (
-            expected_from is not None and request.status != expected_from
-        ):
+        if not can_move(request.status, to) or (expected_from is not None and request.status != expected_from):
             raise IllegalTransition(request, to)
         previous = request.status
         request.status = to

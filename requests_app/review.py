@@ -5,7 +5,6 @@ is that status. If someone else moved the request meanwhile, the action is
 refused with ReviewConflict and nothing is applied.
 """
 
-from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -22,8 +21,8 @@ from requests_app.models import (
     RequestMessage,
     Status,
     UnblockRequest,
-    UseCase,
 )
+from requests_app.review_rules import RULES, missing_verifications_refusal, needs_four_eyes
 
 
 class ReviewConflict(Exception):
@@ -50,15 +49,18 @@ def _move(request: UnblockRequest, to: str, actor: User | None, message: str) ->
         ) from exc
 
 
-def needs_four_eyes(request: UnblockRequest) -> bool:
-    """Large or marketing senders are approved by two different reviewers."""
-    return request.use_case == UseCase.MARKETING or request.daily_volume > settings.PORTAL_FOUR_EYES_VOLUME
+def _refuse_unless_allowed(action: str, request: UnblockRequest, reviewer: User | None) -> None:
+    """The rule the request page asks before it offers the action (requests_app.review_rules)."""
+    refusal = RULES[action](request, reviewer)
+    if refusal:
+        raise ReviewConflict(refusal)
 
 
 @transaction.atomic
 def assign(request_id: int, reviewer: User, assignee: User | None) -> UnblockRequest:
     """Take a request (assignee = reviewer), hand it to a colleague, or release it (None)."""
     request = _locked(request_id, None)
+    _refuse_unless_allowed("assign", request, reviewer)
     request.assignee = assignee
     request.save(update_fields=["assignee", "updated_at"])
     RequestEvent.objects.create(
@@ -70,18 +72,13 @@ def assign(request_id: int, reviewer: User, assignee: User | None) -> UnblockReq
     return request
 
 
-def _check_verifications(request: UnblockRequest, reviewer: User | None, override: str) -> None:
-    """A required verification the account lacks stops the approval, unless a superuser overrides it with a reason."""
+def _record_override(request: UnblockRequest, reviewer: User | None, override: str) -> None:
+    """A superuser approves although a required verification is missing (the rule let them): only with a reason."""
     missing = request.account.missing_verifications()
     if not missing:
         return
     if not override.strip():
-        raise ReviewConflict(
-            _("The account still lacks %(missing)s; it cannot be approved until the customer completes it.")
-            % {"missing": _(" and ").join(missing)}
-        )
-    if reviewer is None or not reviewer.is_superuser:
-        raise ReviewConflict(_("Only a superuser may approve without the required verifications."))
+        raise ReviewConflict(missing_verifications_refusal(request))
     RequestEvent.objects.create(
         request=request,
         actor=reviewer,
@@ -89,15 +86,6 @@ def _check_verifications(request: UnblockRequest, reviewer: User | None, overrid
         message=_("Approved without %(missing)s: %(why)s")
         % {"missing": _(" and ").join(missing), "why": override.strip()},
     )
-
-
-def _check_not_self_certified(request: UnblockRequest, reviewer: User | None) -> None:
-    """Whoever recorded the account's identity or payment verification does not approve on it, superusers too."""
-    account = request.account
-    if reviewer is not None and reviewer.pk in (account.identity_verified_by_id, account.payment_verified_by_id):
-        raise ReviewConflict(
-            _("You recorded this account's verification yourself; another reviewer must approve its request.")
-        )
 
 
 @transaction.atomic
@@ -115,13 +103,9 @@ def approve(
     `override` is a superuser's reason to approve although a required verification is missing.
     """
     request = _locked(request_id, expected_status)
-    if request.status != Status.AWAITING_REVIEW:
-        raise ReviewConflict(_("Only a request awaiting review can be approved."))
-    _check_not_self_certified(request, reviewer)
-    _check_verifications(request, reviewer, override)
+    _refuse_unless_allowed("approve", request, reviewer)
+    _record_override(request, reviewer, override)
     if needs_four_eyes(request) and not auto:
-        if request.approvals.filter(reviewer=reviewer).exists():
-            raise ReviewConflict(_("You approved this request already; a second reviewer must approve it too."))
         RequestApproval.objects.create(request=request, reviewer=reviewer)
         if request.approvals.count() < 2:
             RequestEvent.objects.create(request=request, actor=reviewer, kind=RequestEvent.Kind.APPROVAL, message=note)
@@ -157,6 +141,7 @@ def reject(
 ) -> UnblockRequest:
     """Reject with a reason the customer reads: a template's text, the reviewer's words, or both."""
     request = _locked(request_id, expected_status)
+    _refuse_unless_allowed("reject", request, reviewer)
     customer_reason = "\n\n".join(part for part in (reason.text if reason else "", text.strip()) if part)
     if not customer_reason:
         raise ReviewConflict(_("Pick a reason or write one: the customer must learn why."))
@@ -173,6 +158,7 @@ def ask_for_information(request_id: int, reviewer: User, *, expected_status: str
     if not question.strip():
         raise ReviewConflict(_("Write the question the customer should answer."))
     request = _locked(request_id, expected_status)
+    _refuse_unless_allowed("ask", request, reviewer)
     RequestMessage.objects.create(request=request, author=reviewer, from_staff=True, body=question.strip())
     request = _move(request, Status.NEEDS_INFO, reviewer, _("More information asked."))
     notifications.information_needed(request, question.strip())
@@ -190,6 +176,7 @@ def answer_question(request: UnblockRequest, customer: User, answer: str) -> Unb
 @transaction.atomic
 def withdraw_for_customer(request_id: int, reviewer: User, *, expected_status: str, note: str) -> UnblockRequest:
     request = _locked(request_id, expected_status)
+    _refuse_unless_allowed("withdraw", request, reviewer)
     return _move(request, Status.WITHDRAWN, reviewer, note or _("Withdrawn by staff for the customer."))
 
 
@@ -197,8 +184,7 @@ def withdraw_for_customer(request_id: int, reviewer: User, *, expected_status: s
 def reverse_auto_approval(request_id: int, reviewer: User, *, reason: str) -> UnblockRequest:
     """Staff overrule the policy: the request becomes rejected and port 25 is closed again."""
     request = _locked(request_id, Status.APPROVED)
-    if not request.auto_decided:
-        raise ReviewConflict(_("Only a decision made by the policy can be reversed here."))
+    _refuse_unless_allowed("reverse", request, reviewer)
     if not reason.strip():
         raise ReviewConflict(_("Write why the automatic approval is reversed; the customer reads it."))
     request.decision_reason = reason.strip()

@@ -22,9 +22,10 @@ class ConfirmForm(SingleLineFormMixin, forms.Form):
 class ApproveForm(ReviewForm):
     note = forms.CharField(label=_("Note to the customer (optional)"), required=False, widget=forms.Textarea)
 
-    def __init__(self, *args, user=None, **kwargs) -> None:
+    def __init__(self, *args, offer_override: bool = False, **kwargs) -> None:
+        """`offer_override`: the viewer may approve although a verification is missing (review_rules)."""
         super().__init__(*args, **kwargs)
-        if user is not None and user.is_superuser:
+        if offer_override:
             self.fields["override"] = forms.CharField(
                 label=_("Approve although a required verification is missing, because (superusers only)"),
                 required=False,

@@ -18,7 +18,8 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from common.admin_form_page import form_page
 from requests_app import check_flow, review, review_forms
-from requests_app.models import Status, UnblockRequest
+from requests_app.models import UnblockRequest
+from requests_app.review_rules import RULES, may_override_verifications
 
 
 def _take(pk: int, user: User, data: dict) -> str:
@@ -127,29 +128,26 @@ ACTIONS: dict[str, ReviewAction] = {
 }
 
 
-def offered_actions(unblock_request: UnblockRequest) -> list[tuple[str, ReviewAction, str]]:
-    """The actions that make sense for the request's status, as (name, action, url) for the review page.
+def refusal(name: str, unblock_request: UnblockRequest, user: User) -> str | None:
+    """Why `user` may not take the action now, or None: asked of the rule's owner, the one the service applies."""
+    if name == "rerun":
+        return check_flow.rerun_refusal(unblock_request, by_staff=True)
+    return RULES[name](unblock_request, user)
 
-    Offering is a convenience; the service refuses what does not fit the request's status anyway.
-    """
-    status = unblock_request.status
-    names = ["assign"]
-    if status == Status.AWAITING_REVIEW:
-        names.append("approve")
-    if unblock_request.is_open:
-        names += ["ask", "reject", "withdraw"]
-    if status in (Status.AWAITING_REVIEW, Status.NEEDS_INFO):
-        names.append("rerun")
-    if status == Status.APPROVED and unblock_request.auto_decided:
-        names.append("reverse")
+
+def offered_actions(unblock_request: UnblockRequest, user: User) -> list[tuple[str, ReviewAction, str]]:
+    """The actions `user` may take on the request as it stands, as (name, action, url) for the review page."""
     return [
-        (name, ACTIONS[name], reverse("admin:requests_app_unblockrequest_review", args=[unblock_request.pk, name]))
-        for name in names
+        (name, action, reverse("admin:requests_app_unblockrequest_review", args=[unblock_request.pk, name]))
+        for name, action in ACTIONS.items()
+        if refusal(name, unblock_request, user) is None
     ]
 
 
 def _form(action: ReviewAction, http_request: HttpRequest, unblock_request: UnblockRequest) -> forms.Form:
-    kwargs = {"user": http_request.user} if issubclass(action.form_class, review_forms.ApproveForm) else {}
+    kwargs = {}
+    if issubclass(action.form_class, review_forms.ApproveForm):
+        kwargs = {"offer_override": may_override_verifications(unblock_request, http_request.user)}
     if http_request.method == "POST":
         return action.form_class(http_request.POST, **kwargs)
     initial = {"expected_status": unblock_request.status, "assignee": unblock_request.assignee_id}
@@ -164,7 +162,12 @@ def action_page(model_admin: admin.ModelAdmin, http_request: HttpRequest, pk: in
     unblock_request = get_object_or_404(UnblockRequest.objects.select_related("account"), pk=pk)
     form = _form(action, http_request, unblock_request)
     status = 200
-    if http_request.method == "POST":
+    refused = refusal(name, unblock_request, http_request.user)
+    if refused and http_request.method == "GET":
+        # The page offers no button for it; a stale link or a typed URL is told why, with nothing to submit.
+        form = None
+        status = 409
+    elif http_request.method == "POST":
         if form.is_valid():
             try:
                 done = action.apply(pk, http_request.user, form.cleaned_data)
@@ -184,5 +187,6 @@ def action_page(model_admin: admin.ModelAdmin, http_request: HttpRequest, pk: in
         template="admin/requests_app/unblockrequest/action.html",
         status=status,
         action=action,
+        refused=refused,
         req=unblock_request,
     )

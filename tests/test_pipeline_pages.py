@@ -38,7 +38,8 @@ def test_detail_page_lists_each_check_with_its_summary(customer_client, checked_
     assert 'data-role="rerun"' in body and "Re-run the checks" in body
 
 
-def test_progress_endpoint_shows_each_result(customer_client, checked_request):
+def test_progress_endpoint_shows_each_result(customer_client, checked_request, settings):
+    settings.PORTAL_CHECK_RERUN_INTERVAL = 0  # the wait after a run: tests/test_review_buttons.py
     response = customer_client.get(reverse("request_checks", args=[checked_request.pk]))
     data = response.json()
     assert data["status"] == Status.AWAITING_REVIEW
