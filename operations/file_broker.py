@@ -5,7 +5,8 @@ already move and read that file: the worker then got half a message, and its JSO
 "Unrecoverable" (the worker died and the pipeline stopped with the web server still serving).
 Here a message is written under a name the readers skip and renamed into place once whole
 (rename is atomic within a folder), and a message that still cannot be read (a disk fault, a
-file copied in by hand) is logged and set aside in `torn_folder`, never fatal.
+file copied in by hand, well-formed JSON that is not a kombu message: kombu's KeyError on its
+missing `properties` was as fatal) is logged and set aside in `torn_folder`, never fatal.
 
 Chosen over kombu's SQLAlchemy transport on SQLite: that needs SQLAlchemy, a dependency for the
 embedded default alone, and its polling shares SQLite's one writer with the web process and the
@@ -58,9 +59,12 @@ class Channel(filesystem.Channel):
             if payload is None:
                 continue
             try:
-                return loads(bytes_to_str(payload))
-            except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+                message = loads(bytes_to_str(payload))
+                self.Message(message, channel=self)  # what the consumer builds: it raised out of the worker
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSON, encoding, shape
                 self._set_aside(name, payload, exc)
+                continue
+            return message
         raise Empty()
 
     def _take(self, name: str) -> bytes | None:
@@ -83,7 +87,7 @@ class Channel(filesystem.Channel):
         self.torn_folder.mkdir(parents=True, exist_ok=True)
         (self.torn_folder / name).write_bytes(payload)
         logger.error(
-            "Broker message %s cannot be read (%s); set aside in %s, the worker goes on",
+            "Broker message %s cannot be read (%r); set aside in %s, the worker goes on",
             name,
             error,
             self.torn_folder,

@@ -50,6 +50,33 @@ def test_a_torn_message_is_set_aside_and_logged_and_the_next_one_is_delivered(br
     assert list(folder.glob("*.msg")) == []
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"body": "eyJoZWxsbyI6ICJ3b3JsZCJ9", "headers": {}}',
+        b'{"body": "", "properties": {"body_encoding": "base64"}}',
+        b'{"body": "not base64!", "properties": {"delivery_tag": "x", "body_encoding": "base64"}}',
+        b'["a", "list"]',
+        b'{"properties": "a string"}',
+    ],
+    ids=["no-properties", "no-delivery-tag", "bad-base64", "list", "properties-not-an-object"],
+)
+def test_well_formed_json_that_is_no_kombu_message_is_set_aside(broker, caplog, content):
+    """Issue 23.8: such a message crashed the embedded worker (KeyError('delivery_tag'))."""
+    conn, folder, torn = broker
+    (folder / f"0_foreign.{QUEUE}.msg").write_bytes(content)
+    queue = conn.SimpleQueue(QUEUE)
+    queue.put({"hello": "world"})
+
+    with caplog.at_level(logging.ERROR, logger="operations.file_broker"):
+        message = queue.get(timeout=10)
+
+    assert message.payload == {"hello": "world"}
+    message.ack()
+    assert (torn / f"0_foreign.{QUEUE}.msg").read_bytes() == content
+    assert "cannot be read" in caplog.text
+
+
 def test_a_message_being_written_is_not_read(broker):
     conn, folder, _torn = broker
     (folder / f".2_writing.{QUEUE}.msg.part").write_bytes(b'{"body": "ey')
