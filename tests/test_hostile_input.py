@@ -25,6 +25,9 @@ def test_oversized_body_is_refused_with_400(api_client, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000
     response = post_json(api_client, answers(use_case_description="x" * 200_000))
     assert response.status_code == 400
+    # Issue 23.8: the API's answer was Django's HTML page; now JSON with the reason, like every API error.
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "The request body is over 100000 bytes."}
     assert not UnblockRequest.objects.exists()
 
 
