@@ -1,11 +1,13 @@
-"""Writes to the account inventory: sign-up and the platform's server events."""
+"""Writes to the account inventory: sign-up, customers' API tokens and the platform's server events."""
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from accounts.models import Account, Membership, Server, ServerAddress, User
+from accounts.models import Account, CustomerToken, Membership, Server, ServerAddress, User
 from accounts.signals import inventory_changed
 
 
@@ -20,6 +22,29 @@ def register_customer(email: str, password: str, account_name: str) -> User:
     account = Account.objects.create(name=account_name)
     Membership.objects.create(account=account, user=user, role=Membership.Role.OWNER)
     return user
+
+
+class TokenRefused(ValueError):
+    """No API token is created; the message tells the person why."""
+
+
+@transaction.atomic
+def issue_customer_token(user: User, name: str, *, second_factor_verified: bool) -> tuple[CustomerToken, str]:
+    """A new API token for `user` (the raw value, shown once), within PORTAL_API_TOKENS_PER_USER active ones.
+
+    Staff mint one only in a session their second factor verified: a stolen staff password alone would
+    otherwise buy a credential that never asks for the second factor.
+    """
+    if user.is_staff and not second_factor_verified:
+        raise TokenRefused(_("Staff confirm their sign-in with their second factor (on the staff site) first."))
+    User.objects.select_for_update().filter(pk=user.pk).first()  # two posts at once count one after the other
+    most = settings.PORTAL_API_TOKENS_PER_USER
+    if CustomerToken.objects.filter(user=user, revoked_at__isnull=True).count() >= most:
+        raise TokenRefused(
+            _("You have %(n)d active tokens, the most one person may hold. Revoke one you no longer use first.")
+            % {"n": most}
+        )
+    return CustomerToken.issue(user=user, name=name)
 
 
 @transaction.atomic

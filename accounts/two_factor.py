@@ -4,12 +4,12 @@ A stolen password must not be enough to open port 25 for a spammer: the admin si
 only once one of these devices verified a code in the session (portal.admin_site). Nor may a
 password alone enrol a device: a superuser issues an enrolment link (signed, for one device,
 valid for PORTAL_TWO_FACTOR_ENROLMENT_HOURS), handed to the person by another channel.
-Wrong codes are throttled by django-otp: after n failures the device refuses for 2^(n-1) seconds.
+Wrong codes are throttled per client, not on the device: the person is never locked out by
+someone else's wrong codes (accounts.code_throttle).
 """
 
 import base64
 import io
-import math
 import re
 from dataclasses import dataclass
 
@@ -18,13 +18,13 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import code_throttle
 from accounts.models import User
 
 RECOVERY_CODES = 10
@@ -91,18 +91,17 @@ def start_enrolment(device: TOTPDevice) -> Enrolment:
     return Enrolment(device=device, secret=secret_of(device), qr_svg=svg.getvalue().decode())
 
 
-def confirm_enrolment(user: User, token: str, code: str) -> list[str]:
+def confirm_enrolment(user: User, token: str, code: str, client: str) -> list[str]:
     """The first right code from the app confirms the issued device; the user gets fresh recovery codes."""
     with transaction.atomic():
         issued = issued_device(user, token)
         device = TOTPDevice.objects.select_for_update().filter(pk=issued.pk).first() if issued else None
-        refusal = _attempt(device, code) if device else _("This enrolment link has expired or was replaced.")
+        refusal = _attempt(device, code, client) if device else _("This enrolment link has expired or was replaced.")
         if refusal is None:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
             return new_recovery_codes(user)
-    # Raised after the commit: the failure counted by the throttle must stay counted.
     raise CodeRefused(refusal)
 
 
@@ -115,26 +114,30 @@ def new_recovery_codes(user: User) -> list[str]:
     return codes
 
 
-def verify(user: User, code: str) -> TOTPDevice | StaticDevice:
-    """The device that accepts the code: six digits go to the app, anything else is a recovery code."""
+def verify(user: User, code: str, client: str) -> TOTPDevice | StaticDevice:
+    """The device that accepts the code: six digits go to the app, anything else is a recovery code.
+
+    `client` is the address the code came from (common.client_address): wrong codes hold off that client.
+    """
     code = "".join(code.split()).lower()
     model = TOTPDevice if _TOTP_CODE.match(code) else StaticDevice
     with transaction.atomic():
         device = model.objects.select_for_update().filter(user=user, confirmed=True).first()
-        refusal = _attempt(device, code) if device else _("That code is not right.")
+        refusal = _attempt(device, code, client) if device else _("That code is not right.")
     if refusal is not None:
         raise CodeRefused(refusal)
     return device
 
 
-def _attempt(device: TOTPDevice | StaticDevice, code: str) -> str | None:
-    """None when the device accepts the code, else why not. A wrong code counts towards the throttle."""
-    allowed, details = device.verify_is_allowed()
-    if not allowed:
-        wait = math.ceil((details["locked_until"] - timezone.now()).total_seconds())
+def _attempt(device: TOTPDevice | StaticDevice, code: str, client: str) -> str | None:
+    """None when the device accepts the code, else why not. A wrong code holds off this client."""
+    wait = code_throttle.wait_before_code(device.user, client)
+    if wait is not None:
         return _("Too many wrong codes. Wait %(seconds)d seconds, then try again.") % {"seconds": max(wait, 1)}
     if not device.verify_token(code):
+        code_throttle.code_refused(device.user, client)
         return _("That code is not right. Codes change every 30 seconds; use the newest one.")
+    code_throttle.code_accepted(device.user, client)
     return None
 
 

@@ -16,6 +16,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import two_factor
+from common.client_address import client_address
 
 
 class CodeForm(forms.Form):
@@ -62,7 +63,7 @@ def _verify(request: HttpRequest, site: admin.AdminSite) -> HttpResponse:
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            device = two_factor.verify(request.user, form.cleaned_data["code"])
+            device = two_factor.verify(request.user, form.cleaned_data["code"], client_address(request) or "")
         except two_factor.CodeRefused as exc:
             form.add_error("code", str(exc))
         else:
@@ -76,7 +77,9 @@ def _enrol(request: HttpRequest, site: admin.AdminSite, device: TOTPDevice, toke
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            codes = two_factor.confirm_enrolment(request.user, token, form.cleaned_data["code"])
+            codes = two_factor.confirm_enrolment(
+                request.user, token, form.cleaned_data["code"], client_address(request) or ""
+            )
         except two_factor.CodeRefused as exc:
             form.add_error("code", str(exc))
         else:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import sign_up
 from accounts.forms import ApiTokenForm, SignupForm
 from accounts.models import CustomerToken
+from accounts.services import TokenRefused, issue_customer_token
 
 
 @require_http_methods(["GET", "POST"])
@@ -41,12 +42,19 @@ def signup_sent(request: HttpRequest) -> HttpResponse:
 def api_tokens(request: HttpRequest) -> HttpResponse:
     """The customer's REST API tokens; a new token is shown once, right after it is created."""
     form = ApiTokenForm(request.POST or None)
-    new_token = None
+    new_token, status = None, 200
     if request.method == "POST" and form.is_valid():
-        _token, new_token = CustomerToken.issue(user=request.user, name=form.cleaned_data["name"])
-        form = ApiTokenForm()
+        try:
+            _token, new_token = issue_customer_token(
+                request.user, form.cleaned_data["name"], second_factor_verified=request.user.is_verified()
+            )
+            form = ApiTokenForm()
+        except TokenRefused as refused:
+            form.add_error(None, str(refused))
+            status = 403
     tokens = CustomerToken.objects.filter(user=request.user, revoked_at__isnull=True)
-    return render(request, "accounts/api_tokens.html", {"form": form, "tokens": tokens, "new_token": new_token})
+    context = {"form": form, "tokens": tokens, "new_token": new_token}
+    return render(request, "accounts/api_tokens.html", context, status=status)
 
 
 @login_required

@@ -151,6 +151,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # Sign-up attempts per client address (common.client_address), in DRF's rate format.
 PORTAL_SIGNUP_RATE = env.str("PORTAL_SIGNUP_RATE", default="10/hour")
 # Password resets per client address, and per typed e-mail address (accounts/password_reset.py).
+# Active customer API tokens one person may hold (accounts/services.py); more are refused with a message.
+PORTAL_API_TOKENS_PER_USER = env.int("PORTAL_API_TOKENS_PER_USER", default=10)
 PORTAL_PASSWORD_RESET_RATE = env.str("PORTAL_PASSWORD_RESET_RATE", default="5/hour")
 PORTAL_PASSWORD_RESET_ADDRESS_RATE = env.str("PORTAL_PASSWORD_RESET_ADDRESS_RATE", default="5/hour")
 LOGIN_URL = "login"
@@ -320,6 +322,12 @@ PORTAL_VERIFICATION_URL = env.str("PORTAL_VERIFICATION_URL", default="")
 PORTAL_SERVERS_URL = env.str("PORTAL_SERVERS_URL", default="")
 # Staff sign in with a password and a TOTP code (django-otp); the name their authenticator app shows.
 OTP_TOTP_ISSUER = "Port-25 portal"
+# Wrong codes hold off the client that typed them (accounts/code_throttle.py), never the device: a
+# device's own throttle let anyone with a staff password keep that person out.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+# Second-factor codes tried for one person from all clients together (number/second|minute|hour|day).
+PORTAL_TWO_FACTOR_CODE_RATE = env.str("PORTAL_TWO_FACTOR_CODE_RATE", default="100/hour")
 # Staff enrol an authenticator app only through a link a superuser issued (manage.py
 # issue_two_factor_enrolment, or the user admin's action): a password alone never enrols one. Hours it stays valid.
 PORTAL_TWO_FACTOR_ENROLMENT_HOURS = env.int("PORTAL_TWO_FACTOR_ENROLMENT_HOURS", default=24)
