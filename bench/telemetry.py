@@ -113,7 +113,7 @@ def build_lab(customer: str, gateway: str, internet: str) -> None:
 
 def baseline_ruleset(adapter) -> str:
     """The table as it was before telemetry: the allow sets, accept them, refuse the rest."""
-    t, c = TABLE, adapter.chain
+    t, c = TABLE, adapter.nft.ruleset.chain
     return "\n".join(
         [
             f"add table inet {t}",

@@ -28,6 +28,7 @@ def main() -> int:
         ssl_certfile=config.tls_cert or None,
         ssl_keyfile=config.tls_key or None,
         workers=1,  # one process owns the key store and applies one change at a time
+        limit_concurrency=64,  # beyond this, 503 at once (the portal retries) rather than a queue of listings
         proxy_headers=False,
         server_header=False,
         access_log=False,

@@ -74,11 +74,13 @@ def test_allow_deny_and_read_back_through_the_adapter(lab, node):
 def test_counters_are_read_through_the_adapter_in_the_documented_shape(lab, node):
     api = adapter(lab)
     api.apply(Change(key=str(uuid.uuid4()), allow=frozenset({V4})))
-    node.nft("add", "element", "inet", "port25", "tried_v4", "{ 198.51.100.9 }")  # as the rule would
+    node.nft("add", "element", "inet", "port25", "tried_v4", "{ 198.51.100.9 }")  # as the rules would
+    node.nft("add", "element", "inet", "port25", "over_v6", "{ 2001:db8::7 }")
 
     counters = api.counters()
 
-    assert (counters.connections, counters.blocked, counters.over_rate) == ({}, {"198.51.100.9": 0}, frozenset())
+    assert (counters.connections, counters.blocked) == ({}, {"198.51.100.9": 0})
+    assert counters.over_rate == frozenset({V6})
 
 
 def test_a_wrong_token_is_a_final_401(lab, node):
@@ -95,6 +97,13 @@ def test_a_gateway_whose_certificate_the_pinned_ca_did_not_sign_is_refused(lab, 
         adapter(lab, ca_file=str(lab.other_ca)).apply(Change(key=str(uuid.uuid4()), allow=frozenset({V4})))
     assert not raised.value.permanent, "a 5xx-like failure: the change stays pending"
     assert adapter(lab).allowed() == set()
+
+
+def test_a_gateway_that_is_down_is_a_failure_worth_retrying(lab, node):
+    node.kill()
+    with pytest.raises(EgressError, match="failed") as raised:
+        adapter(lab).apply(Change(key=str(uuid.uuid4()), allow=frozenset({V4})))
+    assert not raised.value.permanent
 
 
 def test_a_change_without_an_idempotency_key_is_refused(lab, node):
