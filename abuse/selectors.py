@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, QuerySet
 
 from abuse.models import AbuseEvent, AbuseReport, EventKind, PolicyDecision, PolicyOutcome, Revocation
 from abuse.redaction import customer_view
@@ -17,6 +17,22 @@ def recently_reported_accounts(since: datetime) -> list[int]:
         .values_list("account_id", flat=True)
         .distinct()
     )
+
+
+REVOKED_FOR = ("abuse", "traffic")  # what a revocation was for: abuse reports, or traffic seen on port 25
+
+
+def revocations_by_cause(since: datetime | None = None) -> dict[str, int]:
+    """How many revocations (the Revocation rows: the business record) there were, since `since` or ever,
+    by cause: `abuse` when reports tipped the policy, `traffic` when the traffic policy revoked.
+
+    The one count of revocations: the review dashboard and /metrics both read it. A staff block, a
+    temporary block or blocking an account closed already is no revocation.
+    """
+    rows = Revocation.objects.all() if since is None else Revocation.objects.filter(revoked_at__gte=since)
+    reported = PolicyDecision.reports.through.objects.filter(policydecision_id=OuterRef("decision_id"))
+    counted = dict(rows.annotate(reported=Exists(reported)).values_list("reported").annotate(n=Count("pk")).order_by())
+    return {"abuse": counted.get(True, 0), "traffic": counted.get(False, 0)}
 
 
 def latest_revocation(account: Account) -> Revocation | None:

@@ -20,11 +20,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from abuse.models import AbuseReport, RejectedReport, Revocation
+from abuse.selectors import revocations_by_cause
 from egress.models import (
     AccountEgress,
     ChangeStatus,
     EgressChange,
-    EgressDecision,
     EgressSource,
     EgressState,
     EgressTarget,
@@ -35,6 +35,7 @@ from egress.target_status import FAILING, target_status
 from egress.targets import target_names
 from operations import broker
 from requests_app.models import RequestEvent, Status, UnblockRequest
+from requests_app.selectors import oldest_awaiting_review
 from verification.models import UNDECIDED, CheckResult, FindingKind, RecheckFinding, WatchedAddress, ZoneStatus
 
 CHECK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -84,11 +85,10 @@ class PortalCollector(Collector):
             requests.add_metric([status], by_status.get(status, 0))
         yield requests
 
-        oldest = UnblockRequest.objects.filter(status=Status.AWAITING_REVIEW).aggregate(t=Min("status_changed_at"))["t"]
         yield GaugeMetricFamily(
             "portal_review_queue_oldest_age_seconds",
             "How long the oldest request awaiting review has waited (0 when the queue is empty).",
-            value=_age(now, oldest),
+            value=_age(now, oldest_awaiting_review()),
         )
 
         # A decision is a transition into approved or rejected; the policy's have no actor.
@@ -212,19 +212,13 @@ class PortalCollector(Collector):
         yield from (pending, given_up, oldest, failures, reconciled, reconcile_error, repaired)
         yield from self._target_states(targets, now)
 
-        # A revocation closes an open port: a decision from allowed to blocked, whoever took it.
-        closed = (
-            EgressDecision.objects.filter(from_state=EgressState.ALLOWED, to_state=EgressState.BLOCKED)
-            .values_list("source")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
+        # The review dashboard counts the same (abuse.selectors.revocations_by_cause).
         revocations = CounterMetricFamily(
             "portal_revocations",
-            "Port 25 closed again on an open account, by source (traffic: the policy's temporary blocks).",
+            "Revocations of port 25, by what they were for: abuse reports, or traffic seen (abuse.Revocation).",
             labels=["source"],
         )
-        for source, n in closed:
+        for source, n in revocations_by_cause().items():
             revocations.add_metric([source], n)
         yield revocations
 

@@ -12,6 +12,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.api import platform_server, platform_verification
 from operations.metrics_endpoint import metrics
 from operations.readiness import readyz
+from operations.review_dashboard import review_dashboard_view
 from requests_app.api import UnblockRequestViewSet, port25_status_view
 
 
@@ -66,6 +67,12 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
+    # Beside the review queue's pages; served by operations, which may read every app (see there).
+    path(
+        "admin/requests_app/unblockrequest/dashboard/",
+        admin.site.admin_view(review_dashboard_view),
+        name="review_dashboard",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include(api_v1)),

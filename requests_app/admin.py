@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -16,7 +15,6 @@ from common.display_time import duration
 from common.read_only_admin import ReadOnlyAdmin
 from egress.traffic_review import traffic_panel
 from requests_app import review_pages
-from requests_app.dashboard import review_dashboard
 from requests_app.models import ANSWER_FIELDS, ReasonTemplate, RequestEvent, UnblockRequest
 from requests_app.queue_filters import CheckFailuresFilter, QueueFilter, RiskBandFilter
 from requests_app.review_rules import needs_four_eyes
@@ -187,15 +185,8 @@ class UnblockRequestAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.review_action),
                 name="requests_app_unblockrequest_review",
             ),
-            path("dashboard/", self.admin_site.admin_view(self.dashboard), name="requests_app_dashboard"),
             *super().get_urls(),
         ]
-
-    def dashboard(self, request: HttpRequest) -> HttpResponse:
-        if not (request.user.has_perm(REVIEW_PERMISSION) or request.user.has_perm("requests_app.view_unblockrequest")):
-            raise PermissionDenied
-        context = {**self.admin_site.each_context(request), "title": _("Review dashboard"), **review_dashboard()}
-        return TemplateResponse(request, "admin/requests_app/dashboard.html", context)
 
     def review_action(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         if not request.user.has_perm(REVIEW_PERMISSION):

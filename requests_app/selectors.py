@@ -1,8 +1,9 @@
 """Reads for customer pages and the API: always scoped to one account."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Min, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
@@ -39,6 +40,11 @@ class Port25Status:
         if self.state == self.PENDING and self.needs_customer:
             return str(_("Waiting for your answer"))
         return str(self.LABELS[self.state])
+
+
+def oldest_awaiting_review() -> datetime | None:
+    """Since when the longest-waiting request in the review queue has waited (the queue's age); None if empty."""
+    return UnblockRequest.objects.filter(status=Status.AWAITING_REVIEW).aggregate(t=Min("status_changed_at"))["t"]
 
 
 def requests_of(account: Account) -> QuerySet[UnblockRequest]:

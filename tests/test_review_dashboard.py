@@ -5,10 +5,11 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
+from abuse.revocations import revoke
 from egress.models import EgressSource, EgressState
 from egress.services import set_desired_state
+from operations.review_dashboard import review_dashboard
 from requests_app import review
-from requests_app.dashboard import review_dashboard
 from requests_app.models import Status, UnblockRequest
 from tests.review_fixtures import awaiting
 
@@ -25,7 +26,7 @@ def test_figures_follow_the_queue_and_decisions(account, customer, other_custome
 
     review.approve(first.pk, reviewer, expected_status=Status.AWAITING_REVIEW)
     assert review_dashboard()["pending_egress_changes"] == 1  # the outbox row, no worker in this test
-    set_desired_state(first.account, EgressState.BLOCKED, source=EgressSource.ABUSE, reason="spam trap")
+    revoke(first.account, [], "burst", reason="spam trap")
     assert review_dashboard()["revocations"] == 1
     assert review_dashboard()["traffic_blocks"] == 0
     until = timezone.now() + timedelta(hours=1)
@@ -39,7 +40,7 @@ def test_figures_follow_the_queue_and_decisions(account, customer, other_custome
 
 
 def test_dashboard_page_for_reviewers_only(client, reviewer, customer):
-    url = reverse("admin:requests_app_dashboard")
+    url = reverse("review_dashboard")
     client.force_login(reviewer)
     response = client.get(url)
     assert response.status_code == 200
