@@ -103,7 +103,11 @@ class Account(models.Model):
         self.save(update_fields=[f"{kind}_verified_at", f"{kind}_verified_by"])
 
     def missing_verifications(self) -> list[str]:
-        """What the customer still has to complete before a reviewer can approve."""
+        """The verifications the provider requires (PORTAL_REQUIRED_VERIFICATIONS) that the account lacks.
+
+        The one answer to "verified enough?": the review refuses an approval while it is not empty,
+        the automatic policy approves nothing, and the account-signals check tells the customer.
+        """
         required = settings.PORTAL_REQUIRED_VERIFICATIONS
         missing = []
         if "identity" in required and not self.identity_verified:

@@ -21,8 +21,7 @@ def approval_reasons(request: UnblockRequest, run: CheckRun) -> list[str] | None
         and all(r.status == ResultStatus.PASS for r in results)
         and request.daily_volume <= settings.PORTAL_AUTO_APPROVE_MAX_VOLUME
         and request.use_case != UseCase.MARKETING
-        and account.identity_verified
-        and account.payment_verified
+        and not account.missing_verifications()
         and not review_rules.needs_four_eyes(request)
     ):
         return None
@@ -30,7 +29,7 @@ def approval_reasons(request: UnblockRequest, run: CheckRun) -> list[str] | None
         _("all %(n)d automated checks passed") % {"n": len(results)},
         _("declared volume %(v)d ≤ %(max)d a day")
         % {"v": request.daily_volume, "max": settings.PORTAL_AUTO_APPROVE_MAX_VOLUME},
-        _("identity and payment method verified"),
+        _("the required verifications complete"),
     ]
 
 

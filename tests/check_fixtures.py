@@ -108,8 +108,7 @@ def checks_env(settings, check_zone):
 def good_account(**overrides) -> AccountFacts:
     facts = {
         "created_at": timezone.now() - timedelta(days=400),
-        "identity_verified": True,
-        "payment_verified": True,
+        "missing_verifications": [],
         "revoked_for_abuse": False,
     }
     return AccountFacts(**{**facts, **overrides})

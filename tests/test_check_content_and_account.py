@@ -82,8 +82,12 @@ def test_verified_old_account_passes():
     ("facts", "verdict", "words"),
     [
         ({"revoked_for_abuse": True}, Verdict.FAIL, "abuse"),
-        ({"identity_verified": False}, Verdict.WARN, "verify your identity"),
-        ({"payment_verified": False, "identity_verified": False}, Verdict.WARN, "and verify a payment method"),
+        ({"missing_verifications": ["identity verification"]}, Verdict.WARN, "complete identity verification in"),
+        (
+            {"missing_verifications": ["identity verification", "payment method verification"]},
+            Verdict.WARN,
+            "complete identity verification and payment method verification in",
+        ),
         ({"earlier_rejections": 2}, Verdict.WARN, "2 earlier requests"),
         ({"created_at": timezone.now() - timedelta(days=2)}, Verdict.WARN, "2 days old"),
     ],

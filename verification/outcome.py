@@ -41,8 +41,7 @@ class AccountFacts:
     """What the account-signals check weighs; gathered by the caller, which owns the database."""
 
     created_at: datetime
-    identity_verified: bool
-    payment_verified: bool
+    missing_verifications: list[str]  # accounts.models.Account.missing_verifications: the one answer
     revoked_for_abuse: bool
     earlier_rejections: int = 0
 

@@ -13,8 +13,7 @@ def account_facts(account: Account, *, earlier_rejections: int, revoked_for_abus
     """What the account-signals check weighs; the caller passes what other apps know (egress, requests)."""
     return AccountFacts(
         created_at=account.created_at,
-        identity_verified=account.identity_verified,
-        payment_verified=account.payment_verified,
+        missing_verifications=account.missing_verifications(),
         revoked_for_abuse=revoked_for_abuse,
         earlier_rejections=earlier_rejections,
     )

@@ -15,8 +15,7 @@ def check(subject: CheckSubject, deadline: Deadline) -> Outcome:
     age_days = (timezone.now() - facts.created_at).days
     evidence = {
         "age_days": age_days,
-        "identity_verified": facts.identity_verified,
-        "payment_verified": facts.payment_verified,
+        "missing_verifications": facts.missing_verifications,
         "revoked_for_abuse": facts.revoked_for_abuse,
         "earlier_rejections": facts.earlier_rejections,
     }
@@ -26,16 +25,11 @@ def check(subject: CheckSubject, deadline: Deadline) -> Outcome:
             _("Port 25 was closed on this account after abuse reports; a reviewer will look at the history."),
             evidence,
         )
-    notes = []
-    if not facts.identity_verified:
-        notes.append(_("verify your identity"))
-    if not facts.payment_verified:
-        notes.append(_("verify a payment method"))
-    if notes:
+    if facts.missing_verifications:
         return Outcome(
             Verdict.WARN,
-            _("Before this request can be approved, %(todo)s in your provider's control panel.")
-            % {"todo": _(" and ").join(notes)},
+            _("Before this request can be approved, complete %(todo)s in your provider's control panel.")
+            % {"todo": _(" and ").join(facts.missing_verifications)},
             evidence,
         )
     if facts.earlier_rejections:
