@@ -22,7 +22,7 @@ from requests_app.auto_decision import auto_decide
 from requests_app.lifecycle import IllegalTransition, transition
 from requests_app.models import Status, UnblockRequest, UseCase
 from verification import pipeline, services
-from verification.checks import applicable
+from verification.checks import applicable, check_label
 from verification.models import CheckRun, ResultStatus
 from verification.outcome import CheckSubject
 from verification.scoring import blocking_failures
@@ -178,10 +178,11 @@ def finish(run: CheckRun, request_id: int) -> None:
             check_summary=summarise_checks(results),
             check_failures=sum(r.status == ResultStatus.FAIL for r in results),
         )
-        values = {"score": run.score, "problems": " ".join(f.summary for f in failures)}
+        # The checks' own sentences are on the page beside the timeline: name them, do not repeat them.
+        values = {"score": run.score, "problems": ", ".join(str(check_label(f.check_name)) for f in failures)}
         if failures:
             message = _(
-                "Automated checks finished (score %(score)s of 100) and found something to fix: %(problems)s "
+                "Automated checks finished (score %(score)s of 100) and found something to fix: %(problems)s. "
                 "Fix it and re-run the checks; a reviewer will look at the request."
             )
         else:

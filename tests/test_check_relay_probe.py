@@ -104,7 +104,8 @@ def test_tarpit_is_inconclusive_within_the_timeout(settings):
     assert time.monotonic() - started < settings.PORTAL_SMTP_PROBE_TIMEOUT + 2
     assert outcome.verdict == Verdict.ERROR
     assert outcome.evidence["verdict"] == relay_probe.INCONCLUSIVE
-    assert "timed out" in outcome.evidence["error"]
+    assert outcome.evidence["error"] == "it did not answer in time"
+    assert "TimeoutError" in outcome.evidence["error_raw"]
 
 
 def test_server_that_drops_the_connection_is_inconclusive(settings):
@@ -115,11 +116,12 @@ def test_server_that_drops_the_connection_is_inconclusive(settings):
     assert "closed" in outcome.evidence["error"]
 
 
-def test_nothing_listening_is_inconclusive(settings):
-
+def test_nothing_listening_is_inconclusive_in_words_with_the_raw_error_kept(settings):
     outcome = run_check(settings, free_port())
     assert outcome.verdict == Verdict.ERROR
-    assert outcome.evidence["error"] == "connection refused"
+    assert outcome.evidence["error"] == "it refused the connection"
+    assert "(it refused the connection)" in outcome.summary and "Errno" not in outcome.summary
+    assert outcome.evidence["error_raw"].startswith("ConnectionRefusedError: [Errno 111]")
 
 
 def test_loopback_is_refused_without_the_allow_list(settings):

@@ -1,5 +1,9 @@
 """The unsubscribe-link check against HTTPS servers on loopback, and the guard on every hop."""
 
+import socket
+import struct
+import threading
+
 import pytest
 
 from tests.check_fixtures import UNSUB_HOST, make_subject
@@ -7,6 +11,30 @@ from verification.checks import safe_http, unsubscribe_link
 from verification.outcome import Deadline, Verdict
 
 pytestmark = pytest.mark.usefixtures("checks_env")
+
+
+@pytest.fixture
+def reset_server():
+    """Accepts a connection and resets it at once (SO_LINGER 0): the reader sees ECONNRESET."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    listener.shutdown(socket.SHUT_RDWR)  # wakes the accept()
+    listener.close()
+    thread.join(timeout=5)
 
 
 def check(url: str, **subject):
@@ -55,10 +83,20 @@ def test_slow_page_is_an_error_not_a_failure(trusted_web):
     assert outcome.verdict == Verdict.ERROR
 
 
-def test_untrusted_certificate_fails(web_servers):
+def test_untrusted_certificate_fails_in_words_with_the_raw_error_kept(web_servers):
     outcome = check(f"https://{UNSUB_HOST}:{web_servers[0]}/ok")
     assert outcome.verdict == Verdict.FAIL
     assert outcome.evidence["problem"] == safe_http.TLS
+    assert "its TLS certificate is" in outcome.summary
+    assert "SSL" not in outcome.summary and "_ssl.c" not in outcome.summary
+    assert "CERTIFICATE_VERIFY_FAILED" in outcome.evidence["error"]
+
+
+def test_a_connection_reset_is_said_in_words(reset_server):
+    outcome = check(f"https://{UNSUB_HOST}:{reset_server}/ok")
+    assert outcome.verdict == Verdict.FAIL
+    assert "(it closed the connection half-way)" in outcome.summary and "Errno" not in outcome.summary
+    assert "[Errno 104]" in outcome.evidence["error"]
 
 
 def test_plain_http_link_fails_without_fetching(web_servers):

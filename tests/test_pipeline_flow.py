@@ -83,7 +83,8 @@ def test_open_relay_is_explained_to_the_customer(settings, file_request):
     request.refresh_from_db()
     assert request.status == Status.AWAITING_REVIEW
     last = request.events.last()
-    assert "found something to fix" in last.message and "open relay" in last.message
+    assert "found something to fix: Open relay test of your mail server." in last.message
+    assert "accepted mail from" not in last.message, "the check's sentence is on the page, not repeated"
     assert latest(request).recommendation == Recommendation.FIX
 
 

@@ -3,8 +3,7 @@
 import json
 
 from accounts.models import Account
-from verification.checks import BY_NAME
-from verification.evidence_words import in_words
+from verification.checks import check_label
 from verification.models import CheckRun, RecheckFinding, ResultStatus, WatchedAddress
 from verification.outcome import AccountFacts
 
@@ -30,13 +29,12 @@ def run_progress(run: CheckRun | None) -> dict | None:
     checks = [
         {
             "name": result.check_name,
-            "label": str(BY_NAME[result.check_name].label) if result.check_name in BY_NAME else result.check_name,
+            "label": check_label(result.check_name),
             "status": result.status,
             "status_label": str(ResultStatus(result.status).label),
             "summary": result.summary,
             "evidence": result.evidence,
             "evidence_text": json.dumps(result.evidence, indent=2, ensure_ascii=False) if result.evidence else "",
-            "evidence_words": in_words(result.evidence),
             "duration_ms": result.duration_ms,
         }
         for result in run.results.all()

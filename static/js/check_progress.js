@@ -25,16 +25,6 @@
       summary.textContent = check.summary;
       li.append(summary);
     }
-    if (check.evidence_words) {
-      var details = document.createElement("details");
-      var title = document.createElement("summary");
-      title.textContent = section.getAttribute("data-text-details");
-      var pre = document.createElement("pre");
-      pre.className = "evidence";
-      pre.textContent = check.evidence_words;
-      details.append(title, pre);
-      li.append(details);
-    }
     return li;
   }
 

@@ -59,5 +59,10 @@ CHECKS = (
 BY_NAME = {check.name: check for check in CHECKS}
 
 
+def check_label(name: str) -> str:
+    """The check's name as people read it ("Reverse DNS of the sending IP"); a retired check keeps its code."""
+    return str(BY_NAME[name].label) if name in BY_NAME else name
+
+
 def applicable(subject: CheckSubject) -> list[Check]:
     return [check for check in CHECKS if check.applies(subject)]

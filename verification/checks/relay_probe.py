@@ -10,7 +10,9 @@ import ipaddress
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
+from verification import network_words
 from verification.checks import relay_rules, reverse_dns
 from verification.checks.relay_matrix import relay_attempts
 from verification.checks.relay_rules import ACCEPTED, INCONCLUSIVE, NEEDS_TLS, SENDER_REFUSED, SESSION_ENDED
@@ -57,7 +59,8 @@ class ProbeReport:
     attempts: list[Attempt] = field(default_factory=list)
     connections: int = 0
     transcript: list[str] = field(default_factory=list)
-    error: str = ""
+    error: str = ""  # in words
+    error_raw: str = ""  # as the library said it, for staff
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -219,7 +222,7 @@ def probe(ip: str, port: int, *, server_name: str = "", deadline: Deadline | Non
             conversation.run(pairs, tls=True)
         conversation.finish()
     except (OSError, SessionClosed) as exc:
-        report.error = describe(exc)
+        report.error, report.error_raw = describe(exc), network_words.raw(exc)
     finally:
         conversation.close()
     decision = relay_rules.decide(report.attempts, tls_pass_ran=report.tls_pass, error=report.error)
@@ -231,11 +234,10 @@ def probe(ip: str, port: int, *, server_name: str = "", deadline: Deadline | Non
 
 
 def describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out waiting for the server"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    return str(exc) or exc.__class__.__name__
+    """In words for the summary; the raw text is kept in the report's `error_raw`."""
+    if isinstance(exc, SessionClosed):
+        return str(exc) or _("the server hung up")
+    return network_words.in_words(exc)
 
 
 def check(subject: CheckSubject, deadline: Deadline) -> Outcome:

@@ -13,8 +13,10 @@ from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from accounts.hostnames import normalise_hostname
+from verification import network_words
 from verification.outcome import Deadline
 from verification.public_address import (
     NonPublicAddress,
@@ -48,7 +50,8 @@ class Hop:
 class Fetch:
     hops: list[Hop] = field(default_factory=list)
     problem: str = ""
-    detail: str = ""
+    detail: str = ""  # in words, for the summary
+    error: str = ""  # as the library said it, for staff
 
     @property
     def status(self) -> int | None:
@@ -61,10 +64,11 @@ class Fetch:
 class Stopped(Exception):
     """The fetch (or the guard before it) stopped; `problem` says why, in one of the constants above."""
 
-    def __init__(self, problem: str, detail: str) -> None:
+    def __init__(self, problem: str, detail: str, error: str = "") -> None:
         super().__init__(detail)
         self.problem = problem
         self.detail = detail
+        self.error = error
 
 
 def checked_address(host: str) -> str:
@@ -107,11 +111,13 @@ def _get(hop: Hop, deadline: Deadline) -> None:
         hop.location = response.getheader("Location", "")
         response.read(65536)
     except ssl.SSLError as exc:
-        raise Stopped(TLS, str(exc)) from exc
+        raise Stopped(TLS, network_words.in_words(exc), network_words.raw(exc)) from exc
     except TimeoutError as exc:
-        raise Stopped(TIMEOUT, "no answer in time") from exc
-    except (OSError, http.client.HTTPException) as exc:
-        raise Stopped(CONNECT, str(exc) or exc.__class__.__name__) from exc
+        raise Stopped(TIMEOUT, network_words.in_words(exc), network_words.raw(exc)) from exc
+    except OSError as exc:
+        raise Stopped(CONNECT, network_words.in_words(exc), network_words.raw(exc)) from exc
+    except http.client.HTTPException as exc:
+        raise Stopped(CONNECT, _("it did not answer as a web server does"), network_words.raw(exc)) from exc
     finally:
         connection.close()
 
@@ -121,7 +127,7 @@ def fetch(url: str, *, deadline: Deadline | None = None) -> Fetch:
     deadline = deadline or Deadline(settings.PORTAL_HTTP_TIMEOUT * (settings.PORTAL_HTTP_MAX_REDIRECTS + 1))
     result = Fetch()
     try:
-        for _ in range(settings.PORTAL_HTTP_MAX_REDIRECTS + 1):
+        for _hop in range(settings.PORTAL_HTTP_MAX_REDIRECTS + 1):
             hop = Hop(url)
             result.hops.append(hop)
             _get(hop, deadline)
@@ -130,5 +136,5 @@ def fetch(url: str, *, deadline: Deadline | None = None) -> Fetch:
             url = urljoin(url, hop.location)
         raise Stopped(REDIRECTS, f"more than {settings.PORTAL_HTTP_MAX_REDIRECTS} redirects")
     except Stopped as stop:
-        result.problem, result.detail = stop.problem, stop.detail
+        result.problem, result.detail, result.error = stop.problem, stop.detail, stop.error
     return result
