@@ -7,34 +7,17 @@ import threading
 import pytest
 
 from tests.check_fixtures import UNSUB_HOST, make_subject
+from tests.smtp_servers import raw_server
 from verification.checks import safe_http, unsubscribe_link
 from verification.outcome import Deadline, Verdict
 
 pytestmark = pytest.mark.usefixtures("checks_env")
 
 
-@pytest.fixture
-def reset_server():
-    """Accepts a connection and resets it at once (SO_LINGER 0): the reader sees ECONNRESET."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            conn.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    listener.shutdown(socket.SHUT_RDWR)  # wakes the accept()
-    listener.close()
-    thread.join(timeout=5)
+def resetter(connection: socket.socket, stop: threading.Event) -> None:
+    """Resets the connection at once (SO_LINGER 0): the client reads ECONNRESET."""
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    connection.close()
 
 
 def check(url: str, **subject):
@@ -92,8 +75,9 @@ def test_untrusted_certificate_fails_in_words_with_the_raw_error_kept(web_server
     assert "CERTIFICATE_VERIFY_FAILED" in outcome.evidence["error"]
 
 
-def test_a_connection_reset_is_said_in_words(reset_server):
-    outcome = check(f"https://{UNSUB_HOST}:{reset_server}/ok")
+def test_a_connection_reset_is_said_in_words():
+    with raw_server(resetter) as port:
+        outcome = check(f"https://{UNSUB_HOST}:{port}/ok")
     assert outcome.verdict == Verdict.FAIL
     assert "(it closed the connection half-way)" in outcome.summary and "Errno" not in outcome.summary
     assert "[Errno 104]" in outcome.evidence["error"]
