@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ADDRESS = "198.51.100.77"
 BARE = """
 import subprocess, sys, time
-script, runs = sys.argv[1], int(sys.argv[2])
-for _ in range(runs):
+script = sys.argv[1]
+for _ in sys.stdin:  # one bare apply per line, timed
     started = time.perf_counter()
     subprocess.run(["nft", "-f", script], check=True)
     print(time.perf_counter() - started, flush=True)
@@ -94,7 +94,8 @@ def decision_to_enforced(lab, rounds: int, down: set[int] = frozenset()) -> list
 
 
 def apply_cost(lab, rounds: int) -> tuple[list[float], list[float]]:
-    """(gateway round trips, bare nft -f) of the same one-address change, in seconds."""
+    """(gateway round trips, bare nft -f) of the same one-address change, in seconds, interleaved
+    round by round so that the shared machine's load falls on both alike."""
     from egress.adapters import Change
     from egress.adapters.http import HttpAdapter
     from nft_ruleset import Ruleset
@@ -102,23 +103,27 @@ def apply_cost(lab, rounds: int) -> tuple[list[float], list[float]]:
 
     node = lab.gateways[0]
     adapter = HttpAdapter(name="gw", url=node.url, token=TOKEN, ca_file=str(lab.ca), timeout=10)
-    gateway = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        adapter.apply(Change(key=str(uuid.uuid4()), allow=frozenset({ADDRESS})))
-        gateway.append(time.perf_counter() - started)
+    gateway, bare = [], []
     with tempfile.NamedTemporaryFile("w", suffix=".nft") as script:
         script.write(Ruleset(hook="forward").batch([ADDRESS], []))
         script.flush()
-        timed = subprocess.run(["ip", "netns", "exec", node.netns, sys.executable, "-c", BARE, script.name,
-                                str(rounds)], check=True, capture_output=True, text=True)  # fmt: skip
+        helper = subprocess.Popen(["ip", "netns", "exec", node.netns, sys.executable, "-c", BARE, script.name],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            for _ in range(rounds):
+                started = time.perf_counter()
+                adapter.apply(Change(key=str(uuid.uuid4()), allow=frozenset({ADDRESS})))
+                gateway.append(time.perf_counter() - started)
+                helper.stdin.write("go\n")
+                helper.stdin.flush()
+                bare.append(float(helper.stdout.readline()))
+        finally:
+            helper.stdin.close()
+            helper.wait(timeout=30)
     metrics = httpx.get(f"https://{node.address}:{PORT}/metrics", verify=trusting(lab.ca)).text
-    inside = (
-        re.search(r"port25_gateway_apply_seconds_sum (\S+)", metrics),
-        re.search(r"_apply_seconds_count (\S+)", metrics),
-    )
-    print(f"the gateway's own nft apply (its metric), mean {float(inside[0][1]) / float(inside[1][1]):.4f} s")
-    return gateway, [float(line) for line in timed.stdout.split()]
+    total, count = (float(re.search(rf"apply_seconds_{part} (\S+)", metrics)[1]) for part in ("sum", "count"))
+    print(f"the gateway's own nft apply (its metric), mean {total / count:.4f} s")
+    return gateway, bare
 
 
 def main() -> None:
@@ -143,6 +148,7 @@ def main() -> None:
                     rows.append(("16, one down (others)", down))
                 if size == 1:
                     gateway, bare = apply_cost(lab, options.rounds)
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"decision -> enforced on every gateway, {options.rounds} changes each (seconds)")
     print(f"{'fleet':<24}{'p50':>8}{'p99':>8}{'max':>8}")
     for name, times in rows:
