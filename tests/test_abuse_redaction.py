@@ -139,3 +139,35 @@ def test_the_abuse_desk_sees_everything(revoked, django_user_model):
     for address in ["received-for@isp.example", "x-envelope-to@isp.example", "json-recipient@isp.example"]:
         assert address in pages
     assert "trap-json@traps.example" in pages
+
+
+SPELLINGS = [
+    "jörg@müller.example",
+    "jörg@xn--mller-kva.example",
+    "jane\uff20isp.example",
+    "jane\ufe6bisp.example",
+    "https://isp.example/u?e=jane%2540isp.example",
+    "jane=40isp.example",
+]
+
+
+def test_complainants_written_in_unicode_or_encoded_reach_no_customer_page(customer, account):
+    """Issue 23.7, on the customer's pages: every spelling of the probe in a report's evidence is masked."""
+    backdate_addresses(account, timezone.now() - timedelta(days=30))
+    set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="approved")
+    report = ReportInput(
+        category="spam",
+        source_ip=account.servers.get().addresses.first().ip,
+        occurred_at=timezone.now() - timedelta(minutes=5),
+        reference="spellings-1",
+        evidence={"complainants": SPELLINGS, "note": " and ".join(SPELLINGS)},
+    )
+    result = intake.receive(report, raw=b"{}", channel=Channel.JSON, reporter=Reporter.objects.create(name="FBL"))
+    revoke(account, [AbuseReport.objects.get(pk=result.report_id)], "1 report")
+
+    answers = _customer_answers(customer)
+
+    assert "[address hidden]" in answers["/abuse/"]
+    for url, body in answers.items():
+        leaked = [s for s in ["jörg", "j&#xf6;rg", "xn--mller", "jane"] if s in body]
+        assert not leaked, f"{url} shows {leaked}"
