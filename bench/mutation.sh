@@ -3,7 +3,7 @@
 # how many of the mutants (a < turned <=, a True turned False, ...) the tests notice. Not in CI:
 # it is CPU-heavy (each mutant reruns the tests that cover it). Prints one score per module.
 #
-#   bench/mutation.sh                    # the three modules below
+#   bench/mutation.sh                    # the four modules below
 #   bench/mutation.sh abuse/policy.py    # one of them
 #   SAMPLE='*[05]' bench/mutation.sh     # only the mutants whose name matches (here: numbered x0 or x5,
 #                                        # a fifth), where a module has hundreds; the score is of those
@@ -21,9 +21,10 @@ declare -A TESTS=(
     [requests_app/lifecycle.py]="tests/test_request_lifecycle.py"
     [abuse/policy.py]="tests/test_abuse_policy.py tests/test_abuse_take_in.py tests/test_abuse_derived_weight.py"
     [egress/outbox.py]="tests/test_egress_outbox.py tests/test_egress_services.py tests/test_egress_http.py"
+    [egress/reopening.py]="tests/test_reopen_rule.py tests/test_reopen_authority.py tests/test_final_revocation.py"
 )
 MODULES=("$@")
-((${#MODULES[@]})) || MODULES=(requests_app/lifecycle.py abuse/policy.py egress/outbox.py)
+((${#MODULES[@]})) || MODULES=(egress/reopening.py requests_app/lifecycle.py abuse/policy.py egress/outbox.py)
 
 score() {
     local module=$1 work
@@ -37,7 +38,8 @@ score() {
         echo "source_paths = ${module%%/*}/"
         echo "only_mutate = $module"
         echo "also_copy ="
-        for path in abuse accounts egress portal requests_app verification templates static manage.py; do
+        for path in abuse accounts common egress nft_ruleset operations portal requests_app verification templates static \
+            manage.py; do
             echo "    $path"
         done
         echo "pytest_add_cli_args_test_selection ="

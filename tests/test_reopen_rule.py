@@ -6,6 +6,7 @@ authority required a new request, whose approval is then the way back.
 """
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
@@ -19,12 +20,24 @@ from egress.services import set_desired_state
 from requests_app import review
 from requests_app.models import Status
 from tests.egress_support import eager_tasks
-from tests.review_fixtures import awaiting
+from tests.review_fixtures import awaiting, staff_in
 from tests.test_abuse_reinstatement import _settings as _settings  # fixture: simulated firewall, the levels
 from tests.test_abuse_reinstatement import revocation_number
 from tests.test_abuse_reinstatement import superuser as superuser  # fixture
 
 NEW_ADDRESS = "198.51.100.77"
+
+
+@pytest.fixture
+def decider(django_user_model):
+    """Staff who may block and unblock by hand, but holds no authority over a revocation's hold."""
+    user = staff_in(django_user_model, "dee@provider.test", None)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="egress", codename__in=["decide_accountegress", "view_accountegress"]
+        )
+    )
+    return user
 
 
 def test_after_a_third_revocation_an_approved_new_request_reopens_port_25(
@@ -90,6 +103,7 @@ EXPECTED = {
     ("reinstatement", "superuser"): (OPEN, OPEN, OPEN),
     ("egress admin", "abuse_desk"): (OPEN, REFUSED, REFUSED),
     ("egress admin", "superuser"): (OPEN, OPEN, OPEN),
+    ("egress admin", "decider"): (REFUSED, REFUSED, REFUSED),
     ("platform", None): (REFUSED, REFUSED, REFUSED),
 }
 CASES = [
