@@ -112,7 +112,8 @@ def accept(
     if account is None:
         reason = "" if matchable else PRIVATE_SOURCE
         return Result(UNMATCHED, report.source_ip, report_id=report_id, reason=str(reason))
-    transaction.on_commit(partial(policy.evaluate, account.pk), robust=True)
+    if not report.unverified:  # an unverified report weighs nothing: nothing to decide
+        transaction.on_commit(partial(policy.evaluate, account.pk), robust=True)
     return Result(ACCEPTED, report.source_ip, str(account.reference), account.pk, report_id=report_id)
 
 
@@ -241,6 +242,7 @@ def _row(
         source_ip=report.source_ip,
         source_rule=report.source_rule,
         source_certainty=report.source_certainty,
+        unverified=report.unverified,
         occurred_at=report.occurred_at,
         reported_domain=report.reported_domain,
         original_mail_from=report.original_mail_from,
@@ -283,14 +285,25 @@ def reject(raw: bytes, reason: str, *, channel: str, reporter: Reporter | None =
     return Result(REJECTED, reason=reason, rejected_id=row.pk)
 
 
-def ingest(raw: bytes, *, reporter: Reporter | None, channel: str = Channel.MAIL, defer: bool = False) -> list[Result]:
+def ingest(
+    raw: bytes,
+    *,
+    reporter: Reporter | None,
+    channel: str = Channel.MAIL,
+    defer: bool = False,
+    unverified: bool = False,
+    authentication: str = "",
+) -> list[Result]:
     """One raw message (a mail in any format abuse.formats reads, or a XARF v4 document): each
     report in it accepted or a duplicate, or the whole rejected and kept with the reason.
 
     With `defer` (the API) reports are matched and weighed on the worker, as `receive` does.
+    `unverified`: nothing proves who sent it (abuse.mail_authentication), so its reports weigh
+    nothing until a person confirms them; `authentication` says what was found, for the desk.
     """
+    domains = frozenset(reporter.receives_as()) if reporter is not None else frozenset()
     try:
-        parsed = formats.read(raw)
+        parsed = formats.read(raw, domains)
     except Unreadable as exc:
         return [reject(raw, str(exc), channel=channel, reporter=reporter)]
     except Exception as exc:  # the mail parser on hostile input: keep the report rather than lose it
@@ -300,6 +313,9 @@ def ingest(raw: bytes, *, reporter: Reporter | None, channel: str = Channel.MAIL
     store = receive if defer else accept
     results, keeper = [], None  # the message's first new report keeps its raw bytes; the others name it
     for report in parsed.reports:
+        if unverified or authentication:
+            evidence = {**report.evidence, "authentication": authentication} if authentication else report.evidence
+            report = replace(report, unverified=unverified, evidence=evidence)
         result = store(report, raw=raw, channel=channel, reporter=reporter, raw_kept_by=keeper)
         if keeper is None and result.status != DUPLICATE:
             keeper = result.report_id

@@ -5,6 +5,10 @@ transaction) and only then moved to the processed or rejected folder. A poll tha
 between leaves the message where it was; the next poll finds its row (by UIDVALIDITY and UID,
 or by its digest if the server renumbered) and only moves it. So a worker killed mid-batch, the
 server restarting or a message seen twice neither loses nor doubles a report.
+
+Anyone can send mail to the abuse mailbox: a message is filed under the reporter it proves to
+come from (abuse.mail_authentication), and one that proves none is kept as unverified, which
+weighs nothing until a person confirms it.
 """
 
 import hashlib
@@ -19,13 +23,12 @@ from django.db.models import Q
 from django.utils import timezone
 from imapclient import IMAPClient
 
-from abuse import intake
-from abuse.models import Channel, MailboxMessage, Reporter
+from abuse import intake, mail_authentication
+from abuse.models import Channel, MailboxMessage
 
 logger = logging.getLogger(__name__)
 
 FETCH_AT_ONCE = 20  # messages fetched in one round trip
-REPORTER = "Mailbox feed"
 POLLING = "abuse:mailbox-poll"  # held in the cache while a poll runs
 
 
@@ -98,10 +101,16 @@ def take(raw: bytes, key: str, uidvalidity: int, uid: int) -> tuple[MailboxMessa
     seen = Q(mailbox=key, uidvalidity=uidvalidity, uid=uid) | Q(digest=digest)
     if (row := MailboxMessage.objects.filter(seen).first()) is not None:
         return row, False
-    reporter, _created = Reporter.objects.get_or_create(name=REPORTER)
+    proof = mail_authentication.authenticate(raw)
     try:
         with transaction.atomic():
-            results = intake.ingest(raw, reporter=reporter, channel=Channel.IMAP)
+            results = intake.ingest(
+                raw,
+                reporter=proof.reporter,
+                channel=Channel.IMAP,
+                unverified=proof.reporter is None,
+                authentication=proof.note,
+            )
             rejected = all(result.status == intake.REJECTED for result in results)
             row = MailboxMessage.objects.create(
                 mailbox=key,

@@ -5,7 +5,10 @@ read is kept too, as a RejectedReport. Decisions name the reports behind them; r
 and everything staff or the customer did about them are on the append-only AbuseEvent log.
 """
 
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -50,8 +53,8 @@ class SourceRule(models.TextChoices):
     """How the sending address was found (abuse.sender)."""
 
     DECLARED = "declared", _("Stated by the reporter")
-    INVENTORY = "inventory", _("Received hop that was our address then")
-    OUTSIDE_HOP = "outside_hop", _("First Received hop outside the reporter's network")
+    INVENTORY = "inventory", _("Received hop that was our address then (no longer used: forgeable)")
+    OUTSIDE_HOP = "outside_hop", _("Host that handed the message to the reporter's mail servers")
 
 
 class SourceCertainty(models.TextChoices):
@@ -66,6 +69,24 @@ class Reporter(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     contact = models.EmailField(_("contact address"), blank=True)
     active = models.BooleanField(_("active"), default=True, help_text=_("Reports of inactive reporters are refused."))
+    signing_domains = models.TextField(
+        _("signing domains"),
+        blank=True,
+        help_text=_(
+            "The domains this reporter's mail is authenticated as, one per line: a DKIM signature's d= domain, "
+            "or header.d= in the Authentication-Results of our own MX. Its subdomains count too. Mail that "
+            "proves none of a reporter's domains is kept as unverified and weighs nothing until confirmed."
+        ),
+    )
+    receiving_domains = models.TextField(
+        _("receiving domains"),
+        blank=True,
+        help_text=_(
+            "The domains of the reporter's own mail servers, as they write `by` in Received headers "
+            "(mx1.bigmail.example: bigmail.example), one per line; empty: the signing domains. The sender "
+            "of a reported message is the host that handed it to these servers."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -75,6 +96,26 @@ class Reporter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        for field in ("signing_domains", "receiving_domains"):
+            wrong = [name for name in domains_in(getattr(self, field)) if not DOMAIN.fullmatch(name)]
+            if wrong:
+                raise ValidationError({field: _("Not a domain: %(names)s") % {"names": ", ".join(wrong)}})
+
+    def signs_as(self) -> list[str]:
+        return domains_in(self.signing_domains)
+
+    def receives_as(self) -> list[str]:
+        return domains_in(self.receiving_domains) or self.signs_as()
+
+
+DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}")
+
+
+def domains_in(text: str) -> list[str]:
+    """The domains of a field written one per line (commas and spaces separate too), lower case."""
+    return [name.strip(".").lower() for name in text.replace(",", " ").split() if name.strip(".")]
 
 
 class ReporterToken(HashedToken):
@@ -100,6 +141,10 @@ class AbuseReportQuerySet(models.QuerySet):
     def unmatched(self) -> "AbuseReportQuerySet":
         """Matched against the inventory, and no account held the address then: for the abuse desk."""
         return self.filter(matched_at__isnull=False, account__isnull=True)
+
+    def weighing(self) -> "AbuseReportQuerySet":
+        """The reports the policy may weigh: authenticated ones, and unverified ones a person confirmed."""
+        return self.filter(Q(unverified=False) | Q(confirmed_at__isnull=False))
 
 
 class AbuseReport(models.Model):
@@ -152,6 +197,22 @@ class AbuseReport(models.Model):
         help_text=_("When the report was matched to the inventory and weighed; empty while it waits for the worker."),
     )
     deliveries = models.PositiveIntegerField(_("times delivered"), default=1)
+    unverified = models.BooleanField(
+        _("unverified"),
+        default=False,
+        editable=False,
+        help_text=_("Mail whose sender nothing proves (no aligned DKIM signature): weighs nothing until confirmed."),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True, editable=False)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     redacted = models.JSONField(_("hidden from the customer"), default=list, blank=True)
     raw_kept_by = models.ForeignKey(
         "self",
@@ -361,6 +422,7 @@ class EventKind(models.TextChoices):
     ACKNOWLEDGED = "acknowledged", _("Flag seen by the abuse desk")
     REDACTED = "redacted", _("Evidence redacted")
     FILED = "filed", _("Report filed by staff")
+    CONFIRMED = "confirmed", _("Unverified report confirmed by staff")
     TRAFFIC_BLOCKED = "traffic_block", _("Port 25 blocked for a while (a burst)")
     TOLD_BLOCKED_TRIES = "tried_blocked", _("Told: a blocked server tried port 25")
     OVER_DECLARED = "over_declared", _("Sent far more than declared")

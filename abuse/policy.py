@@ -4,6 +4,9 @@ Runs on the worker once the API's reports are matched (abuse.backlog), right aft
 reports commit (abuse.intake), and from the periodic sweep. Evaluations of one account are
 serialised by its row lock: a burst of reports yields one decision.
 
+Only evidence nobody can forge is weighed (docs/abuse-evidence.md): reports from the API (a reporter's
+token), mail whose reporter is authenticated, reports staff file, and unverified mail a person confirmed.
+
 Traffic is weighed here too, beside the reports, never alone (abuse/traffic_policy.py acts on
 traffic by itself): each temporary block after a burst within the window counts as
 PORTAL_ABUSE_TRAFFIC_BLOCK_WEIGHT complaints, and a temporary block does not shield the account
@@ -238,7 +241,8 @@ def _counting_reports(since: dict[int, datetime]) -> dict[int, list[AbuseReport]
     for moment, account_ids in _by_moment(since).items():
         # Only what the rule and the decision read: a report's raw evidence may weigh megabytes.
         rows = (
-            AbuseReport.objects.filter(account_id__in=account_ids, occurred_at__gt=moment)
+            AbuseReport.objects.weighing()
+            .filter(account_id__in=account_ids, occurred_at__gt=moment)
             .only("pk", "account_id", "category", "source_ip", "source_rule", "occurred_at")
             .order_by("occurred_at", "pk")
         )
@@ -334,7 +338,8 @@ def _report_counts(since: dict[int, datetime], policy: Policy) -> dict[int, tupl
     counts = {}
     for moment, account_ids in _by_moment(since).items():
         rows = (
-            AbuseReport.objects.filter(account_id__in=account_ids, occurred_at__gt=moment)
+            AbuseReport.objects.weighing()
+            .filter(account_id__in=account_ids, occurred_at__gt=moment)
             .order_by()
             .values("account_id")
             .annotate(

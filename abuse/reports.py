@@ -34,6 +34,7 @@ class ReportInput:
     format: str = "json"  # abuse.models.ReportFormat
     source_rule: str = "declared"  # abuse.models.SourceRule: how source_ip was found
     source_certainty: str = "high"  # abuse.models.SourceCertainty
+    unverified: bool = False  # mail whose sender nothing proves: weighs nothing until a person confirms it
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "source_ip", normalise_ip(self.source_ip))

@@ -1,14 +1,15 @@
 """Which address sent the reported message, when the reporter does not say (no Source-IP).
 
-The first public address in the original's Received headers is often the reporter's own relay.
-Two rules, in this order: the hop whose address the provider's inventory held at the message's
-time (any account: the portal knows its own addresses), else the first hop outside the
-reporter's network (its domain, its internal addresses). Each result says which rule found it
-and how sure it is; the policy weighs a derived address lower than a declared one.
+Every Received header below the reporter's own servers was written by the sender, who may name
+any address there, a customer's included. So only the reporter's side is read: the sender is the
+host that handed the message to the reporter's servers (abuse.models.Reporter.receives_as). The
+result says how it was found and how sure it is; the policy weighs a derived address lower than a
+declared one.
 """
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -26,7 +27,9 @@ FROM_CLAUSE = re.compile(r"^\s*from\s+(.*?)(?:\s+by\s+(\S+)|;|$)", re.IGNORECASE
 DOCUMENTATION = [
     ipaddress.ip_network(net) for net in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 ]
-HOST_NAME = re.compile(r"^\s*([A-Za-z0-9.-]+\.[A-Za-z0-9-]+)")
+# "(name [address])": the name the receiving server looked up (Postfix, Sendmail); the HELO name before it is
+# the client's own claim, and "unknown" is no name.
+VERIFIED_NAME = re.compile(r"\(\s*([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\.?\s+\[")
 
 
 @dataclass(frozen=True)
@@ -39,9 +42,10 @@ class Sender:
 
 @dataclass(frozen=True)
 class Hop:
-    """One Received header: who handed the message over (name, address) to whom (`by`)."""
+    """One Received header: who handed the message over (its address, and the name the receiving
+    server found for it in reverse DNS, "" if none) to whom (`by`)."""
 
-    host: str
+    verified_name: str
     address: str
     by: str
 
@@ -71,13 +75,13 @@ def hops(received: list[str]) -> list[Hop]:
         if not match:
             continue
         clause = match.group(1)
-        host = HOST_NAME.match(clause)
+        name = VERIFIED_NAME.search(clause)
         for candidate in BRACKETED.findall(clause) + PARENTHESISED.findall(clause):
             try:
                 address = normalise_ip(candidate.split("%")[0])
             except Unreadable:
                 continue
-            found.append(Hop(host.group(1).lower() if host else "", address, (match.group(2) or "").lower()))
+            found.append(Hop(name.group(1).lower() if name else "", address, (match.group(2) or "").lower()))
             break
     return found
 
@@ -91,28 +95,55 @@ def is_public(ip: str) -> bool:
     return address.is_global or any(address.version == net.version and address in net for net in DOCUMENTATION)
 
 
-def sender_in(received: list[str], moment: datetime, reporter_domains: set[str]) -> Sender:
-    """The sending address by the two rules; raises Unreadable when the chain names no candidate."""
+def sender_in(received: list[str], moment: datetime, reporter_domains: Iterable[str]) -> Sender:
+    """The host that handed the message to the reporter's servers; raises Unreadable when there is none.
+
+    Only the hops the reporter's side wrote are read: walking down from the top, past its internal
+    hand-offs, to the first hop received by its servers (`by` in its domains) from outside. Anything
+    below was written by whoever sent the message, so an address of ours there is shown in the note
+    and weighs nothing. `reporter_domains` come from the reporter's configuration; for a reporter
+    nobody vouches for they are read from the chain itself (the first public hop's `by`).
+    """
     chain = hops(received)
-    public = [hop for hop in chain if is_public(hop.address)]
-    held = set(
-        ServerAddress.objects.held_at(moment)
-        .filter(ip__in={hop.address for hop in public})
-        .values_list("ip", flat=True)
+    own = {name.lower() for name in reporter_domains} - {""}
+    configured = bool(own)
+    for index, hop in enumerate(chain):
+        if not is_public(hop.address):
+            continue  # a hand-off inside a network: never the sender, whoever wrote it
+        if not own:
+            own = {domain_of(hop.by)} - {""}
+        if not _within(hop.by, own):
+            break  # not written by the reporter's servers: nothing below is theirs either
+        if _within(hop.verified_name, own):
+            continue  # between the reporter's own servers, as their reverse DNS names them
+        notes = [
+            _("First Received hop into the reporter's servers (%(domains)s): %(ip)s.")
+            % {"domains": ", ".join(sorted(own)), "ip": hop.address}
+        ]
+        notes += _ours_below(chain[index + 1 :], moment)
+        certainty = SourceCertainty.MEDIUM if configured else SourceCertainty.LOW  # else guessed from the chain
+        return Sender(hop.address, SourceRule.OUTSIDE_HOP, certainty, " ".join(notes))
+    raise Unreadable(
+        _("No Source-IP, and no Received header shows the reporter's servers (%(domains)s) receiving the message.")
+        % {"domains": ", ".join(sorted(own)) or _("unknown")}
     )
-    for hop in public:
-        if hop.address in held:
-            note = _("Received hop %(ip)s is one of our addresses at that time.") % {"ip": hop.address}
-            return Sender(hop.address, SourceRule.INVENTORY, SourceCertainty.HIGH, note)
-    own = set(reporter_domains) | {domain_of(chain[0].by)} if chain else set(reporter_domains)
-    own.discard("")
-    for hop in public:
-        if hop.host and domain_of(hop.host) in own:
-            continue
-        certainty = SourceCertainty.MEDIUM if own else SourceCertainty.LOW
-        note = _("First Received hop outside the reporter's network (%(domains)s): %(ip)s.") % {
-            "domains": ", ".join(sorted(own)) or _("unknown"),
-            "ip": hop.address,
-        }
-        return Sender(hop.address, SourceRule.OUTSIDE_HOP, certainty, note)
-    raise Unreadable(_("No Source-IP, and no sending address in the original message's Received headers."))
+
+
+def _within(host: str, domains: set[str]) -> bool:
+    """Whether a host name is one of these domains or under one."""
+    host = host.strip(".").lower()
+    return bool(host) and any(host == domain or host.endswith("." + domain) for domain in domains)
+
+
+def _ours_below(chain: list[Hop], moment: datetime) -> list[str]:
+    """Notes on our addresses named below the reporter's boundary: shown to the desk, weighing nothing."""
+    public = {hop.address for hop in chain if is_public(hop.address)}
+    held = ServerAddress.objects.held_at(moment).filter(ip__in=public).values_list("ip", flat=True)
+    return [
+        _(
+            "Received hop %(ip)s below the reporter's servers was one of our addresses then; the sender "
+            "writes those lines, so it is not taken as the source."
+        )
+        % {"ip": ip}
+        for ip in sorted(set(held))
+    ]

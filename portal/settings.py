@@ -524,6 +524,10 @@ PORTAL_ABUSE_IMAP_REJECTED = env.str("PORTAL_ABUSE_IMAP_REJECTED", default="Reje
 PORTAL_ABUSE_IMAP_CA_FILE = env.str("PORTAL_ABUSE_IMAP_CA_FILE", default="")
 PORTAL_ABUSE_IMAP_TIMEOUT = env.float("PORTAL_ABUSE_IMAP_TIMEOUT", default=30.0)
 PORTAL_ABUSE_IMAP_POLL_SECONDS = env.float("PORTAL_ABUSE_IMAP_POLL_SECONDS", default=60.0)
+# Mail to the abuse mailbox counts only when its reporter is authenticated (docs/abuse-evidence.md):
+# an aligned DKIM signature, verified here, or the Authentication-Results of our own MX, trusted only
+# under these authserv-ids (the name the MX writes first in the header; empty: none is trusted).
+PORTAL_ABUSE_MAIL_AUTHSERV_IDS = [name.lower() for name in env.list("PORTAL_ABUSE_MAIL_AUTHSERV_IDS", default=[])]
 if PORTAL_ABUSE_IMAP_HOST:
     CELERY_BEAT_SCHEDULE["abuse-mailbox"] = {
         "task": "abuse.tasks.poll_mailbox",

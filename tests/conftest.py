@@ -31,7 +31,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     fail_if_part_missing(item)
 
 
-pytest_plugins = ["tests.review_fixtures", "tests.check_fixtures", "tests.browser_fixtures", "tests.live_fixtures"]
+pytest_plugins = [
+    "tests.review_fixtures",
+    "tests.check_fixtures",
+    "tests.browser_fixtures",
+    "tests.live_fixtures",
+    "tests.abuse_mail_reporters",
+]
 
 # The public DNS the tests see: a few global addresses, and names that point inside.
 TEST_ZONE = """

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from abuse import intake, redaction
+from abuse import confirmation, intake, redaction
 from abuse.forms import StaffReportForm
 from abuse.models import AbuseReport, Channel, MailboxMessage, RejectedReport, Reporter, ReporterToken, ReportFormat
 from abuse.reports import ReportInput, Unreadable
@@ -32,8 +32,9 @@ def _raw_text(raw: bytes | memoryview) -> str:
 @admin.register(Reporter)
 class ReporterAdmin(admin.ModelAdmin):
     form = SingleLineModelForm
-    list_display = ["name", "contact", "active", "created_at"]
+    list_display = ["name", "contact", "active", "signing_domains", "created_at"]
     list_filter = ["active"]
+    fields = ["name", "contact", "active", "signing_domains", "receiving_domains", "created_at"]
     search_fields = ["name", "contact"]
     readonly_fields = ["created_at"]  # set when the reporter is added; a split date-time input had no labels
 
@@ -78,6 +79,27 @@ class MatchedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class VerifiedFilter(admin.SimpleListFilter):
+    title = gettext_lazy("sender verified")
+    parameter_name = "verified"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [
+            ("yes", _("Yes")),
+            ("no", _("No: unverified, weighs nothing")),
+            ("confirmed", _("Unverified, confirmed by staff")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AbuseReport]) -> QuerySet[AbuseReport]:
+        if self.value() == "yes":
+            return queryset.filter(unverified=False)
+        if self.value() == "no":
+            return queryset.filter(unverified=True, confirmed_at__isnull=True)
+        if self.value() == "confirmed":
+            return queryset.filter(unverified=True, confirmed_at__isnull=False)
+        return queryset
+
+
 class RedactionForm(forms.ModelForm):
     redacted = forms.MultipleChoiceField(
         label=gettext_lazy("Hide from the customer"),
@@ -96,14 +118,18 @@ class RedactionForm(forms.ModelForm):
 class AbuseReportAdmin(admin.ModelAdmin):
     """Reports as received. Staff file new ones by hand and choose what the customer may not see."""
 
-    list_display = ["received_at", "category", "source_ip", "account", "reporter", "channel", "deliveries"]
-    list_filter = [MatchedFilter, "category", "format", "source_rule", "channel", "reporter"]
+    list_display = ["received_at", "category", "source_ip", "account", "reporter", "channel", "verified", "deliveries"]
+    list_filter = [MatchedFilter, VerifiedFilter, "category", "format", "source_rule", "channel", "reporter"]
     list_select_related = ["account", "reporter"]
     search_fields = ["=source_ip", "reference", "account__name", "original_mail_from", "reported_domain"]
     date_hierarchy = "received_at"
     form = RedactionForm
+    actions = ["confirm"]
     readonly_fields = [
         "account_link",
+        "verified",
+        "confirmed_at",
+        "confirmed_by",
         "category",
         "format",
         "source_ip",
@@ -127,6 +153,22 @@ class AbuseReportAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    @admin.display(description=gettext_lazy("sender verified"))
+    def verified(self, obj: AbuseReport) -> str:
+        if not obj.unverified:
+            return _("Yes")
+        if obj.confirmed_at is None:
+            return _("Unverified: weighs nothing until confirmed")
+        return _("Confirmed by staff")
+
+    @admin.action(
+        description=gettext_lazy("Confirm the selected unverified reports (they count from now on)"),
+        permissions=["change"],
+    )
+    def confirm(self, request: HttpRequest, queryset: QuerySet[AbuseReport]) -> None:
+        count = confirmation.confirm(queryset, request.user)
+        self.message_user(request, _("%(n)d report(s) confirmed.") % {"n": count}, messages.SUCCESS)
 
     @admin.display(description=gettext_lazy("account"))
     def account_link(self, obj: AbuseReport) -> str:

@@ -34,8 +34,12 @@ class Parsed:
     reports: list[ReportInput]
 
 
-def read(raw: bytes) -> Parsed:
-    """The reports in `raw` (a mail, or an XARF v4 JSON document), or Unreadable with the reason."""
+def read(raw: bytes, reporter_domains: frozenset[str] = frozenset()) -> Parsed:
+    """The reports in `raw` (a mail, or an XARF v4 JSON document), or Unreadable with the reason.
+
+    `reporter_domains`: the domains of the servers of the reporter it came from, as configured
+    (abuse.models.Reporter.receives_as), which bound the Received headers that may name the sender.
+    """
     limit = settings.PORTAL_ABUSE_MAX_REPORT_BYTES
     if len(raw) > limit:
         raise Unreadable(
@@ -43,7 +47,7 @@ def read(raw: bytes) -> Parsed:
         )
     if raw.lstrip()[:1] == b"{":
         return Parsed(xarf4.NAME, xarf4.parse_json(raw))
-    mail = Mail(raw)
+    mail = Mail(raw, reporter_domains)
     parser = next((p for p in PARSERS if p.recognises(mail)), None)
     if parser is None:
         raise Unreadable(

@@ -125,12 +125,7 @@ def _sender(feedback: Fields, original: Fields, moment, mail: Mail) -> sender.Se
     else:
         mail.notes.append(_("No Source-IP; the sending address was taken from the Received headers."))
     received = [value for name, value in original if name.lower() == "received"]
-    return sender.sender_in(received, moment, _reporter_domains(feedback, mail))
-
-
-def _reporter_domains(feedback: Fields, mail: Mail) -> set[str]:
-    reporting_mta = first(feedback, "reporting-mta").rpartition(";")[2]
-    return {sender.domain_of(name) for name in (reporting_mta, mail.header("from"))} - {""}
+    return sender.sender_in(received, moment, mail.reporter_domains)
 
 
 def _occurred_at(feedback: Fields, original: Fields, mail: Mail):

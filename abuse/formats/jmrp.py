@@ -37,7 +37,7 @@ def parse(mail: Mail) -> list[ReportInput]:
     try:
         found = sender.declared(SUBJECT.search(mail.header("subject")).group(1))
     except Unreadable:
-        found = sender.sender_in(received, occurred_at, {sender.domain_of(mail.header("from"))})
+        found = sender.sender_in(received, occurred_at, mail.reporter_domains)
         mail.notes.append(found.note)
     return [
         ReportInput(

@@ -20,13 +20,15 @@ ZONE_TAIL = re.compile(r"\s+(?:[+-]\d{1,4}|[A-Za-z]{1,5}|\([^)]*\))\s*$")
 class Mail:
     """One parsed message: its parts, the MIME defects found in it, and notes for the report."""
 
-    def __init__(self, raw: bytes) -> None:
+    def __init__(self, raw: bytes, reporter_domains: frozenset[str] = frozenset()) -> None:
         # mbox "From " lines and CRLF line ends are the file's, not the message's.
         if raw.startswith(b"From "):
             raw = raw.partition(b"\n")[2]
         self.raw = raw.replace(b"\r\n", b"\n")
         self.message: EmailMessage = BytesParser(policy=policy.default).parsebytes(self.raw)
         self.notes: list[str] = []
+        # The domains of the reporter's servers, from its configuration (never from the message): abuse.sender.
+        self.reporter_domains = reporter_domains
 
     @property
     def defects(self) -> list[str]:
