@@ -23,7 +23,7 @@ from accounts.models import ServerAddress
 
 BRACKETED = re.compile(r"\[([^\]\s]+)\]")
 PARENTHESISED = re.compile(r"\(([0-9A-Fa-f:.]+)\)")
-FROM_CLAUSE = re.compile(r"^\s*from\s+(.*?)(?:\s+by\s+(\S+)|;|$)", re.IGNORECASE | re.DOTALL)
+FROM_CLAUSE = re.compile(r"^\s*from\s+(.*?)(?:\s+by\s+([^\s;]+)|;|$)", re.IGNORECASE | re.DOTALL)
 DOCUMENTATION = [
     ipaddress.ip_network(net) for net in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 ]
@@ -124,7 +124,7 @@ def sender_in(received: list[str], moment: datetime, reporter_domains: Iterable[
         certainty = SourceCertainty.MEDIUM if configured else SourceCertainty.LOW  # else guessed from the chain
         return Sender(hop.address, SourceRule.OUTSIDE_HOP, certainty, " ".join(notes))
     raise Unreadable(
-        _("No Source-IP, and no Received header shows the reporter's servers (%(domains)s) receiving the message.")
+        _("No Source-IP, and no sending address in the Received headers of the reporter's servers (%(domains)s).")
         % {"domains": ", ".join(sorted(own)) or _("unknown")}
     )
 

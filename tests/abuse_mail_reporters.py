@@ -56,3 +56,57 @@ def bigmail(db) -> Reporter:
 @pytest.fixture
 def other_isp(db) -> Reporter:
     return Reporter.objects.create(name="Other ISP feedback loop", signing_domains="otherisp.example")
+
+
+# Issue 23's repro of a framed customer: the reporter's MX received the spam from 198.51.100.23;
+# the line below it, naming a customer's address, is the spammer's own writing.
+SPAMMER_IP = "198.51.100.23"
+REAL_HOP = "from spammer-host.example (unknown [{spammer}])\r\n\tby mx1.bigmail.example with ESMTP id r{number}; {date}"
+FORGED_HOP = "from customer-host.example (customer-host.example [{framed}])\r\n\tby relay.elsewhere.example; {date}"
+
+FRAMING_ARF = """\
+From: Bigmail Feedback Loop <fbl@bigmail.example>
+To: abuse@provider.example
+Subject: FW: complaint
+Date: {date}
+Message-ID: <framing-{number}@fbl.bigmail.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="b{number}"
+
+--b{number}
+Content-Type: text/plain; charset=us-ascii
+
+A Bigmail user marked this message as spam.
+
+--b{number}
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: Bigmail-FBL/1.0
+Version: 1
+Arrival-Date: {date}
+
+--b{number}
+Content-Type: message/rfc822
+Content-Disposition: inline
+
+Received: {real}
+Received: {forged}
+From: <offers@spammer-host.example>
+To: <user{number}@bigmail.example>
+Subject: Cheap watches
+Message-ID: <spam-{number}@spammer-host.example>
+Date: {date}
+
+Buy now.
+--b{number}--
+"""
+
+
+def framing_report(framed: str, number: int, at: datetime) -> bytes:
+    """An ARF report without Source-IP whose original frames `framed` below the reporter's real hop."""
+    date = email.utils.format_datetime(at)
+    real = REAL_HOP.format(spammer=SPAMMER_IP, number=number, date=date)
+    forged = FORGED_HOP.format(framed=framed, date=date)
+    text = FRAMING_ARF.format(date=date, number=number, real=real, forged=forged)
+    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()

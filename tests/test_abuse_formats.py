@@ -20,15 +20,15 @@ LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 
 # sample: (format, [(status, source_ip, category, rule, certainty), ...])
 CORPUS = {
-    "rfc5965-simple.eml": ("arf", [("unmatched", "192.0.2.1", "spam", "outside_hop", "medium")]),
+    "rfc5965-simple.eml": ("arf", [("unmatched", "192.0.2.1", "spam", "outside_hop", "low")]),
     "rfc5965-complete.eml": ("arf", [("unmatched", "192.0.2.1", "spam", "declared", "high")]),
     "fbl-source-ip.eml": ("arf", [("accepted", "198.51.100.7", "spam", "declared", "high")]),
-    "fbl-no-source-ip.eml": ("arf", [("accepted", "198.51.100.7", "spam", "inventory", "high")]),
+    "fbl-no-source-ip.eml": ("arf", [("accepted", "198.51.100.7", "spam", "outside_hop", "low")]),
     "fbl-rfc822-headers.eml": ("arf", [("accepted", "2001:db8::7", "spam", "declared", "high")]),
     "wrong-charset.eml": ("arf", [("accepted", "198.51.100.7", "spam", "declared", "high")]),
     "truncated.eml": ("arf", [("accepted", "198.51.100.7", "spam", "declared", "high")]),
     "arf-oddities-crlf.eml": ("arf", [("accepted", "198.51.100.7", "spam", "declared", "high")]),
-    "arf-reporter-relay.eml": ("arf", [("accepted", "198.51.100.7", "spam", "inventory", "high")]),
+    "arf-reporter-relay.eml": ("arf", [("unmatched", "192.0.2.55", "spam", "outside_hop", "low")]),
     "x-arf-login-attack.eml": ("x-arf", [("accepted", "198.51.100.7", "compromised", "declared", "high")]),
     "x-arf-blocklist-yaml.eml": ("x-arf", [("accepted", "198.51.100.7", "compromised", "declared", "high")]),
     "x-arf-pyxarf.eml": ("x-arf", [("accepted", "2001:db8::7", "compromised", "declared", "high")]),
@@ -82,26 +82,29 @@ def test_each_sample_is_read_by_its_parser(held, name):
 
 
 def test_the_outside_hop_rule_skips_the_reporters_own_relays_with_public_addresses(db):
-    """Nobody holds the addresses: the first hop outside mailbox-provider.example is the forwarder."""
-    (report,) = formats.read(sample("arf-reporter-relay.eml")).reports
+    """Nobody holds the addresses: the first hop into mailbox-provider.example (as configured) is the forwarder."""
+    (report,) = formats.read(sample("arf-reporter-relay.eml"), frozenset({"mailbox-provider.example"})).reports
 
     assert (report.source_ip, report.source_rule, report.source_certainty) == ("192.0.2.55", "outside_hop", "medium")
     assert "mailbox-provider.example" in " ".join(report.evidence["notes"])
 
 
-def test_the_inventory_hop_beats_the_reporters_hops_and_the_first_outside_one(held):
+def test_our_address_below_the_reporters_servers_is_a_note_never_the_source(held):
+    """The forwarder wrote the line naming 198.51.100.7, and anyone can write such a line (issue 23)."""
     (report,) = formats.read(sample("arf-reporter-relay.eml")).reports
 
-    assert (report.source_ip, report.source_rule) == ("198.51.100.7", "inventory")
+    assert (report.source_ip, report.source_rule) == ("192.0.2.55", "outside_hop")
+    assert "198.51.100.7 below the reporter's servers was one of our addresses" in " ".join(report.evidence["notes"])
 
 
-def test_the_inventory_rule_asks_for_the_messages_time(account):
+def test_the_note_on_our_addresses_asks_for_the_messages_time(account):
     """The address was the customer's only from 2026-11-23 on: a message of the 22nd is not theirs."""
     backdate_addresses(account, datetime(2026, 11, 23, tzinfo=UTC))
 
     (report,) = formats.read(sample("arf-reporter-relay.eml")).reports
 
     assert (report.source_ip, report.source_rule) == ("192.0.2.55", "outside_hop")
+    assert "198.51.100.7" not in " ".join(report.evidence["notes"])
 
 
 def test_field_hygiene_header_case_comment_version_charset_base64_qp_crlf_and_a_zone_that_is_no_zone(db):
