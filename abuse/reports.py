@@ -49,6 +49,8 @@ class ReportInput:
         else:  # nothing shows which message it was: the reporter's reference tells reports apart
             about = "reference:" + self.reference
         basis = "|".join([self.category, self.source_ip, self.occurred_at.isoformat(), about])
+        if self.unverified:  # a forged copy sent first must not take the place of the reporter's own report
+            basis += "|unverified"
         return hashlib.sha256(basis.encode()).hexdigest()
 
 

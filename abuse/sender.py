@@ -22,14 +22,15 @@ from abuse.reports import Unreadable, normalise_ip
 from accounts.models import ServerAddress
 
 BRACKETED = re.compile(r"\[([^\]\s]+)\]")
-PARENTHESISED = re.compile(r"\(([0-9A-Fa-f:.]+)\)")
+COMMENT = re.compile(r"\(([^()]*)\)")
+# Exim quotes the client's HELO inside its comment ("([192.0.2.1] helo=[198.51.100.7])"): the client's claim.
+HELO_QUOTED = re.compile(r"helo=\S*", re.IGNORECASE)
 FROM_CLAUSE = re.compile(r"^\s*from\s+(.*?)(?:\s+by\s+([^\s;]+)|;|$)", re.IGNORECASE | re.DOTALL)
 DOCUMENTATION = [
     ipaddress.ip_network(net) for net in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 ]
-# "(name [address])": the name the receiving server looked up (Postfix, Sendmail); the HELO name before it is
-# the client's own claim, and "unknown" is no name.
-VERIFIED_NAME = re.compile(r"\(\s*([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\.?\s+\[")
+# "(name [address])": the name the receiving server looked up (Postfix, Sendmail); "unknown" is no name.
+VERIFIED_NAME = re.compile(r"^\s*([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\.?\s+\[")
 
 
 @dataclass(frozen=True)
@@ -68,22 +69,39 @@ def declared(value: str) -> Sender:
 
 
 def hops(received: list[str]) -> list[Hop]:
-    """The Received headers' hops with a public address, top (latest) first."""
+    """The Received headers that name the sending address, top (latest) first."""
     found = []
     for value in received:
         match = FROM_CLAUSE.match(value)
-        if not match:
-            continue
-        clause = match.group(1)
-        name = VERIFIED_NAME.search(clause)
-        for candidate in BRACKETED.findall(clause) + PARENTHESISED.findall(clause):
-            try:
-                address = normalise_ip(candidate.split("%")[0])
-            except Unreadable:
-                continue
-            found.append(Hop(name.group(1).lower() if name else "", address, (match.group(2) or "").lower()))
-            break
+        if match and (peer := _peer(match.group(1))) is not None:
+            found.append(Hop(*peer, (match.group(2) or "").lower()))
     return found
+
+
+def _peer(clause: str) -> tuple[str, str] | None:
+    """(verified name or "", address) of the client, as the receiving server wrote them in its comment.
+
+    The HELO name comes first in the clause ("from [198.51.100.7] (unknown [192.0.2.1])") and is the
+    client's own claim: the address is read from the server's comment, the last one, and only
+    without one from a bracketed literal of the clause (Exim's "from [192.0.2.1] (helo=...)").
+    """
+    for comment in reversed(COMMENT.findall(clause)):
+        comment = HELO_QUOTED.sub(" ", comment)
+        for candidate in [*BRACKETED.findall(comment), comment.strip()]:
+            if (address := _address(candidate)) is not None:
+                name = VERIFIED_NAME.match(comment)
+                return (name.group(1).lower() if name else "", address)
+    for candidate in BRACKETED.findall(COMMENT.sub(" ", clause)):
+        if (address := _address(candidate)) is not None:
+            return ("", address)
+    return None
+
+
+def _address(text: str) -> str | None:
+    try:
+        return normalise_ip(text.split("%")[0])
+    except Unreadable:
+        return None
 
 
 def is_public(ip: str) -> bool:

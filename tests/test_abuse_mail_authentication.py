@@ -119,6 +119,18 @@ def test_a_header_added_after_signing_is_not_read_as_signed(victim, bigmail, big
     assert not revoked()
 
 
+def test_a_forged_copy_sent_first_does_not_stand_in_for_the_reporters_own_report(
+    victim, bigmail, bigmail_signer, run_after_commit
+):
+    """The same incident, forged before the reporter's signed report arrives: both are kept, the signed one counts."""
+    report = fbl_mail(VICTIM)
+    run_after_commit(lambda: mailbox_feed.take(b"X-Forged: yes\r\n" + report, "abuse@provider.example/INBOX", 1, 1))
+    run_after_commit(lambda: mailbox_feed.take(bigmail_signer.sign(report), "abuse@provider.example/INBOX", 1, 2))
+
+    assert sorted(AbuseReport.objects.values_list("unverified", flat=True)) == [False, True]
+    assert revoked()
+
+
 def test_authentication_results_of_another_authserv_id_are_ignored(victim, bigmail, run_after_commit):
     forged = b"Authentication-Results: mx.attacker.example; dkim=pass header.d=bigmail.example\r\n"
 

@@ -85,6 +85,23 @@ def test_a_helo_name_in_the_reporters_domain_is_no_pass_inside():
     assert report.source_ip == SPAMMER_IP
 
 
+@pytest.mark.parametrize(
+    "hop",
+    [
+        f"from [{FRAMED}] (unknown [{SPAMMER_IP}]) by mx1.bigmail.example (Postfix) with ESMTP id 1; x",
+        f"from [{SPAMMER_IP}] (helo=[{FRAMED}]) by mx1.bigmail.example with esmtp (Exim 4.96); x",
+        f"from x.example ([{SPAMMER_IP}] helo=[{FRAMED}]) by mx1.bigmail.example with esmtp (Exim 4.96); x",
+        f"from [{FRAMED}] ({SPAMMER_IP}) by mx1.bigmail.example (10.1.1.1) with Microsoft SMTP Server; x",
+    ],
+    ids=["postfix", "exim-no-rdns", "exim", "microsoft"],
+)
+def test_a_helo_literal_naming_a_customer_is_not_the_sender(hop):
+    """The client chose its HELO; the reporter's server wrote down the address it really came from."""
+    (report,) = formats.read(_arf([hop]), frozenset({"bigmail.example"})).reports
+
+    assert report.source_ip == SPAMMER_IP
+
+
 def test_a_chain_the_reporters_servers_never_wrote_names_no_sender():
     received = [f"from x (x [{FRAMED}]) by relay.elsewhere.example; x"]
 
