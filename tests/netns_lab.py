@@ -43,7 +43,6 @@ except OSError as exc:
     print(type(exc).__name__)
 """
 
-
 def ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
 

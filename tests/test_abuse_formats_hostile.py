@@ -1,6 +1,7 @@
 """Whatever bytes arrive, the parsers answer with reports or a reason (Unreadable), never a crash:
 mangled samples of every format, cut anywhere, with bytes flipped, lines dropped or doubled."""
 
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

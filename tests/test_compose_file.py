@@ -167,9 +167,7 @@ def test_the_database_password_comes_from_the_environment_and_is_required(tmp_pa
     assert result.returncode != 0
     assert "PORTAL_POSTGRES_PASSWORD" in result.stderr
     assert compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == "pg-test-pw"
-    assert (
-        compose["services"]["web"]["environment"]["DATABASE_URL"] == "postgres://portal:pg-test-pw@postgres:5432/portal"
-    )
+    assert compose["services"]["web"]["environment"]["DATABASE_URL"] == "postgres://portal:pg-test-pw@postgres:5432/portal"
     assert "portal:portal@" not in COMPOSE_FILE.read_text()
 
 

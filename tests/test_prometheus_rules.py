@@ -22,8 +22,6 @@ SERIES = re.compile(r"\b(portal_[a-z_]+?)(?:_bucket|_count|_sum)?\b")
 def dashboard_queries() -> list[str]:
     panels = json.loads(DASHBOARD.read_text())["panels"]
     return [target["expr"] for panel in panels for target in panel.get("targets", [])]
-
-
 NEED_PROMTOOL = missing(need_commands(["promtool"], "Debian: prometheus; scripts/test installs it"))
 
 

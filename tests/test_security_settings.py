@@ -61,3 +61,4 @@ def test_plain_http_is_redirected_to_https_except_the_health_check(settings, db)
     response = browser.get(reverse("login"))
     assert response.status_code == 301 and response["Location"].startswith("https://")
     assert browser.get(reverse("healthz")).status_code == 200
+

@@ -116,7 +116,9 @@ def test_a_burst_above_the_rate_puts_the_source_in_the_over_rate_set(gateway, ac
     assert counters.connections[CUSTOMER_IPS[0]] == 2 * BURST + 2, "connections are counted whatever the rate"
 
 
-def test_re_applying_keeps_the_counters_and_a_recreated_table_starts_them_again(gateway, account, decide, connect_from):
+def test_re_applying_keeps_the_counters_and_a_recreated_table_starts_them_again(
+    gateway, account, decide, connect_from
+):
     decide(account, EgressState.ALLOWED)
     connect_from(CUSTOMER_IPS[0])
     reconcile("gw")  # the same batch again: the sets exist, their elements stay

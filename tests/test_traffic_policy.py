@@ -63,7 +63,9 @@ def traffic_blocks(account) -> list[tuple[str, datetime | None]]:
     return list(rows.values_list("to_state", "until"))
 
 
-def test_a_burst_blocks_port_25_for_an_hour_with_the_figures_then_it_opens_by_itself(traffic, clock, account, decide):
+def test_a_burst_blocks_port_25_for_an_hour_with_the_figures_then_it_opens_by_itself(
+    traffic, clock, account, decide
+):
     decide(account, EgressState.ALLOWED)
     traffic.burst(connections=400)
 

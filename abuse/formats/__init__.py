@@ -51,7 +51,9 @@ def read(raw: bytes, reporter_domains: frozenset[str] = frozenset()) -> Parsed:
     parser = next((p for p in PARSERS if p.recognises(mail)), None)
     if parser is None:
         raise Unreadable(
-            _("Not a report format we read (ARF, X-ARF, XARF v4, Microsoft, SpamCop, Spamhaus): it is %(type)s.")
+            _(
+                "Not a report format we read (ARF, X-ARF, XARF v4, Microsoft, SpamCop, Spamhaus): it is %(type)s."
+            )
             % {"type": mail.message.get_content_type()}
         )
     reports = parser.parse(mail)
