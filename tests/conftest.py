@@ -36,7 +36,7 @@ pytest_plugins = [
     "tests.check_fixtures",
     "tests.browser_fixtures",
     "tests.live_fixtures",
-    "tests.abuse_mail_reporters",
+    "tests.abuse_fixtures",
 ]
 
 # The public DNS the tests see: a few global addresses, and names that point inside.

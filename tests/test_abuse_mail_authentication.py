@@ -15,10 +15,9 @@ from abuse import mailbox_feed
 from abuse.models import AbuseEvent, AbuseReport, EventKind, Revocation
 from egress.models import EgressSource, EgressState
 from egress.services import set_desired_state
-from tests.abuse_mail_reporters import fbl_mail
+from tests.abuse_fixtures import fbl_mail
 from tests.abuse_samples import backdate_addresses, reporter_with_token
 from tests.conftest import CUSTOMER_IPS
-from tests.egress_support import eager_tasks
 
 VICTIM = CUSTOMER_IPS[0]
 OUR_MX = "mx.provider.example"
@@ -29,15 +28,6 @@ def _policy(settings):
     settings.PORTAL_EGRESS_TARGETS = {"default": {"backend": "simulated"}}
     settings.PORTAL_ABUSE_INSTANT_CATEGORIES = ["spamtrap", "malware", "compromised"]
     settings.PORTAL_ABUSE_MAIL_AUTHSERV_IDS = [OUR_MX]
-
-
-@pytest.fixture
-def run_after_commit(django_capture_on_commit_callbacks):
-    def run(action):
-        with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
-            return action()
-
-    return run
 
 
 @pytest.fixture

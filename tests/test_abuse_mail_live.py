@@ -13,7 +13,7 @@ from abuse.models import AbuseReport, MailboxMessage, Reporter, Revocation
 from accounts.models import ServerAddress
 from egress.models import EgressSource, EgressState, SimulatedAllowance
 from egress.services import set_desired_state
-from tests.abuse_mail_reporters import fbl_mail, framing_report
+from tests.abuse_fixtures import fbl_mail, framing_report
 from tests.conftest import CUSTOMER_IPS, OTHER_IPS, make_customer
 from tests.dovecot_server import MISSING, Dovecot
 from tests.live_services import log_tail, wait_for

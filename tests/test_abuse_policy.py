@@ -17,7 +17,6 @@ from egress.selectors import desired_egress
 from egress.services import set_desired_state
 from tests.abuse_samples import backdate_addresses
 from tests.conftest import CUSTOMER_IPS, OTHER_IPS
-from tests.egress_support import eager_tasks
 
 
 @pytest.fixture(autouse=True)
@@ -27,17 +26,6 @@ def _policy(settings):
     settings.PORTAL_ABUSE_REVOKE_AFTER = 3
     settings.PORTAL_ABUSE_WARN_AFTER = 1
     settings.PORTAL_ABUSE_WINDOW_HOURS = 24
-
-
-@pytest.fixture
-def run_after_commit(django_capture_on_commit_callbacks):
-    """Commit, then run the queued tasks inline: the policy, then the egress apply."""
-
-    def run(action):
-        with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
-            return action()
-
-    return run
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from abuse.models import AbuseReport, Channel, Revocation, SourceRule
 from abuse.reports import Unreadable
 from egress.models import EgressSource, EgressState
 from egress.services import set_desired_state
-from tests.abuse_mail_reporters import SPAMMER_IP, framing_report
+from tests.abuse_fixtures import SPAMMER_IP, framing_report
 from tests.abuse_samples import backdate_addresses
 from tests.conftest import CUSTOMER_IPS
 from tests.egress_support import eager_tasks

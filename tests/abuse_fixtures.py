@@ -1,6 +1,8 @@
-"""Mail reporters for the tests of who sent a report: a feedback loop at bigmail.example whose mail
+"""Fixtures of the abuse tests, a plugin of tests/conftest.py's `pytest_plugins` (see tests/live_fixtures.py).
+
+Mail reporters for the tests of who sent a report: a feedback loop at bigmail.example whose mail
 OpenDKIM signs (tests/dkim_signer.py), its key in the tests' DNS zone, and an attacker who signs as
-a domain of their own. A plugin of tests/conftest.py's `pytest_plugins` (see tests/live_fixtures.py)."""
+a domain of their own; and `run_after_commit`, which commits and runs what was queued."""
 
 import email.utils
 from datetime import datetime
@@ -10,9 +12,21 @@ import pytest
 from abuse.models import Reporter
 from tests.abuse_samples import fbl_report
 from tests.dkim_signer import MISSING, OpenDKIM
+from tests.egress_support import eager_tasks
 from tests.parts import require
 
 REPORTER_FROM = b"ISP Feedback Loop <fbl@isp.example>"
+
+
+@pytest.fixture
+def run_after_commit(django_capture_on_commit_callbacks):
+    """Commit, then run the queued tasks inline: the policy, then the egress apply."""
+
+    def run(action):
+        with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
+            return action()
+
+    return run
 
 
 def fbl_mail(
