@@ -82,7 +82,7 @@ def test_a_valid_signature_of_a_domain_no_reporter_signs_as_does_not_count(
     report = feed(run_after_commit, attacker_signer.sign(fbl_mail(VICTIM)))
 
     assert (report.unverified, report.reporter) == (True, None)
-    assert "attacker.example, no reporter's signing domain" in report.evidence["authentication"]
+    assert "attacker.example: no reporter signs as it" in report.evidence["authentication"]
     assert not revoked()
 
 
