@@ -174,19 +174,22 @@ def finish(run: CheckRun, request_id: int) -> None:
         results = list(run.results.all())  # fresh: finish_run reloaded the run
         failures = blocking_failures(results)
         UnblockRequest.objects.filter(pk=request_id).update(
-            risk_score=None if run.score is None else 100 - run.score,
+            risk_score=run.risk,
             check_summary=summarise_checks(results),
             check_failures=sum(r.status == ResultStatus.FAIL for r in results),
         )
         # The checks' own sentences are on the page beside the timeline: name them, do not repeat them.
-        values = {"score": run.score, "problems": ", ".join(str(check_label(f.check_name)) for f in failures)}
+        values = {"risk": run.risk, "problems": ", ".join(str(check_label(f.check_name)) for f in failures)}
         if failures:
             message = _(
-                "Automated checks finished (score %(score)s of 100) and found something to fix: %(problems)s. "
-                "Fix it and re-run the checks; a reviewer will look at the request."
+                "Automated checks finished (risk %(risk)s of 100, higher is riskier) and found something to fix: "
+                "%(problems)s. Fix it and re-run the checks; a reviewer will look at the request."
             )
         else:
-            message = _("Automated checks finished (score %(score)s of 100); a reviewer will look at the request.")
+            message = _(
+                "Automated checks finished (risk %(risk)s of 100, higher is riskier); "
+                "a reviewer will look at the request."
+            )
         try:
             transition(
                 request_id, Status.AWAITING_REVIEW, actor=None, message=message % values, expected_from=Status.CHECKING

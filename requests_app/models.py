@@ -107,7 +107,7 @@ class UnblockRequest(models.Model):
     decision_reason = models.TextField(_("reason given to the customer"), blank=True)
     auto_decided = models.BooleanField(_("decided by policy"), default=False)
     # One-glance results of the latest checks, kept on the row so the queue needs no extra query.
-    # 100 - the latest check run's score (verification.models.CheckRun.score): higher is riskier.
+    # The latest check run's risk (verification.models.CheckRun.risk): 0-100, higher is riskier.
     risk_score = models.PositiveSmallIntegerField(_("risk score"), null=True, blank=True)
     check_summary = models.CharField(_("checks"), max_length=200, blank=True)
     check_failures = models.PositiveSmallIntegerField(_("failed checks"), default=0)

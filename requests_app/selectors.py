@@ -10,6 +10,7 @@ from accounts.models import Account
 from egress.models import EgressState
 from egress.selectors import desired_egress
 from requests_app.models import Status, UnblockRequest
+from verification.scoring import RISK_EXPLAINED
 from verification.selectors import latest_run, run_progress
 
 
@@ -79,4 +80,5 @@ def review_context(request: UnblockRequest) -> dict:
         "approvals": request.approvals.select_related("reviewer"),
         "port25": port25_status(account),
         "checks": run_progress(latest_run(f"unblock_request:{request.pk}")),
+        "risk_explained": RISK_EXPLAINED,
     }

@@ -72,7 +72,7 @@ def test_checks_run_and_route_the_request_to_review(settings, file_request):
     assert statuses["account_signals"] == Verdict.WARN  # a brand-new, unverified account
     assert all(r.duration_ms is not None and r.summary for r in run.results.all())
     assert run.recommendation == Recommendation.REVIEW
-    assert 0 < run.score < 100
+    assert 0 < run.risk < 100
 
 
 def test_open_relay_is_explained_to_the_customer(settings, file_request):

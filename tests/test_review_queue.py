@@ -111,5 +111,5 @@ def test_finished_checks_fill_the_queue_columns(account, customer):
     request.refresh_from_db()
     assert request.status == Status.AWAITING_REVIEW
     assert request.check_failures == 1
-    assert request.risk_score == 100 - run.score
+    assert request.risk_score == run.risk == 40  # a failure 30, a warning 10
     assert request.check_summary == "domain auth: fail · reverse dns: warn · 1 ok"

@@ -21,7 +21,7 @@ class CheckResultInline(admin.TabularInline):
 
 @admin.register(CheckRun)
 class CheckRunAdmin(admin.ModelAdmin):
-    list_display = ["subject", "account", "trigger", "created_at", "finished_at", "score", "recommendation"]
+    list_display = ["subject", "account", "trigger", "created_at", "finished_at", "risk", "recommendation"]
     list_filter = ["recommendation", "trigger"]
     list_select_related = ["account"]
     search_fields = ["subject", "account__name"]

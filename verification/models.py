@@ -40,9 +40,9 @@ class CheckRun(models.Model):
     updated_at = models.DateTimeField(_("last progress"), auto_now=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    # How well the checks went: 100 when all passed, less for each finding (verification.scoring).
-    # Requests show its inverse to reviewers: UnblockRequest.risk_score = 100 - score.
-    score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
+    # Risk, 0-100, higher is riskier: 0 when every check passed, each finding adds its weight
+    # (verification.scoring). The one scale of the portal: requests, the queue, the API and mails show it as is.
+    risk = models.PositiveSmallIntegerField(_("risk"), null=True, blank=True)
     recommendation = models.CharField(_("recommendation"), max_length=10, choices=Recommendation.choices, blank=True)
 
     objects = CheckRunQuerySet.as_manager()

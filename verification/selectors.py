@@ -46,7 +46,7 @@ def run_progress(run: CheckRun | None) -> dict | None:
         "finished": run.is_finished,
         "done": sum(c["status"] not in (ResultStatus.PENDING, ResultStatus.RUNNING) for c in checks),
         "total": len(checks),
-        "score": run.score,
+        "risk": run.risk,
         "checks": checks,
     }
 

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from verification.models import ResultStatus
+from verification.scoring import RISK_EXPLAINED
 
 
 class CheckResultSerializer(serializers.Serializer):
@@ -23,5 +24,5 @@ class CheckRunSerializer(serializers.Serializer):
     finished = serializers.BooleanField()
     done = serializers.IntegerField(help_text=_("Checks decided so far."))
     total = serializers.IntegerField()
-    score = serializers.IntegerField(allow_null=True, help_text=_("0 to 100, once the run finished."))
+    risk = serializers.IntegerField(allow_null=True, help_text=RISK_EXPLAINED)
     checks = CheckResultSerializer(many=True)

@@ -58,10 +58,10 @@ def give_up_undecided(run: CheckRun) -> None:
 
 
 def finish_run(run: CheckRun) -> bool:
-    """Score the run and mark it finished; False when another execution finished it first."""
+    """Weigh the run's risk and mark it finished; False when another execution finished it first."""
     results = list(CheckResult.objects.filter(run=run))  # not run.results: a prefetch may be stale
     finished = CheckRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(
-        finished_at=timezone.now(), score=scoring.score(results), recommendation=scoring.recommend(results)
+        finished_at=timezone.now(), risk=scoring.risk(results), recommendation=scoring.recommend(results)
     )
     run.refresh_from_db()
     return bool(finished)
