@@ -9,10 +9,11 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from abuse import mailbox_feed
-from abuse.models import AbuseEvent, AbuseReport, EventKind, Revocation
+from abuse.models import AbuseEvent, AbuseReport, EventKind, Reporter, Revocation
 from egress.models import EgressSource, EgressState
 from egress.services import set_desired_state
 from tests.abuse_fixtures import fbl_mail
@@ -184,3 +185,14 @@ def test_the_api_path_stays_as_it_was(victim, client):
     assert answer.status_code == 202, answer.content
     report = AbuseReport.objects.get()
     assert (report.reporter, report.unverified) == (reporter, False)
+
+
+def test_a_reporters_domains_are_domains(db):
+    reporter = Reporter(name="Typo", signing_domains="bigmail.example\nbig mail!.example", receiving_domains="")
+
+    with pytest.raises(ValidationError, match="big"):
+        reporter.full_clean()
+    assert Reporter(name="Fine", signing_domains="BigMail.example.\nfbl.other.example").signs_as() == [
+        "bigmail.example",
+        "fbl.other.example",
+    ]
