@@ -17,7 +17,9 @@ from verification.public_address import (
 
 
 def validate_public_host(host: str) -> None:
-    """Refuse internal names and addresses; a resolver that does not answer is not the customer's fault."""
+    """Refuse internal names and addresses that are plainly so (a literal, an internal suffix, a name that resolves
+    to one). A name that does not resolve, or a resolver that does not answer, is the checks' to report: they
+    resolve again at run time with the same guard, and the customer may fix DNS after filing."""
     literal = ip_literal(host)
     if literal is None:
         normalise_hostname(host)
@@ -29,12 +31,7 @@ def validate_public_host(host: str) -> None:
             params={"host": host, "address": exc.address},
             code="non_public",
         ) from exc
-    except UnresolvableHost as exc:
-        raise ValidationError(
-            _("%(host)s does not exist in DNS; check the spelling."), params={"host": host}, code="unresolvable"
-        ) from exc
-    except ResolverUnavailable:
-        # The automated checks resolve it again and report what they find.
+    except (UnresolvableHost, ResolverUnavailable):
         return
 
 

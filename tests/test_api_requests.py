@@ -168,13 +168,17 @@ def test_marketing_request_with_all_answers_is_created(api_client):
         "http://[::ffff:127.0.0.1]",
         "https://private.example.com",
         "https://mixed.example.com",
-        "https://does-not-exist.example.com",
         "https://user:secret@example.com",
         "example.com",
     ],
 )
 def test_company_website_must_be_a_public_web_address(api_client, website):
     assert_refused(file_request(api_client, answers(company_website=website)), "company_website")
+
+
+def test_a_website_that_does_not_resolve_is_the_checks_to_report(api_client):
+    response = file_request(api_client, answers(company_website="https://does-not-exist.example.com"))
+    assert response.status_code == 201, response.content
 
 
 def test_unsubscribe_url_must_be_public(api_client):

@@ -49,6 +49,12 @@ def test_small_personal_server_is_not_asked_for_a_template(customer_client, acco
     assert (request.email_template, request.unsubscribe_url) == ("", "")
 
 
+@pytest.mark.parametrize("field", ["company_website", "unsubscribe_url"])
+def test_a_name_that_does_not_resolve_is_filed_for_the_checks_to_report(customer_client, account, field):
+    post(customer_client, marketing_answers(**{field: "https://does-not-exist.example.com/u"}))
+    assert getattr(UnblockRequest.objects.get(account=account), field) == "https://does-not-exist.example.com/u"
+
+
 @pytest.mark.parametrize(
     ("field", "value", "fragment"),
     [
@@ -59,7 +65,6 @@ def test_small_personal_server_is_not_asked_for_a_template(customer_client, acco
         ("company_website", "http://0x7f000001/", "full web address"),
         ("company_website", "http://[::ffff:127.0.0.1]/", "not a public"),
         ("company_website", "https://private.example.com", "10.1.2.3"),
-        ("company_website", "https://does-not-exist.example.com", "does not exist"),
         ("company_website", "https://user:pw@example.com", "user name and password"),
         ("sending_domain", "exa mple.com", "spaces or invisible characters"),
         ("sending_domain", "mailserver", "fully qualified"),
