@@ -52,7 +52,7 @@ def test_no_service_call_opens_it_without_the_authority(account, abuse_desk, sup
     revocation_number(account, 2, superuser)
 
     for actor in (abuse_desk, None):
-        with pytest.raises(ReopenRefused, match="Only a support reviewer"):
+        with pytest.raises(ReopenRefused, match=r"^Only a support reviewer may open port 25 of this account again\.$"):
             set_desired_state(account, EgressState.ALLOWED, source=EgressSource.STAFF, reason="x", actor=actor)
         with pytest.raises(ReopenRefused):
             set_desired_state(account, EgressState.ALLOWED, source=EgressSource.REQUEST, reason="x", actor=actor)
