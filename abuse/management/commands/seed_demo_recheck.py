@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 
 from accounts.management.commands.seed_demo import DEMO_PASSWORD
 from accounts.models import Membership, User
@@ -20,10 +20,12 @@ ZONE = "bl.spamcop.net"
 
 
 class Command(BaseCommand):
-    help = _("Create a demo customer whose port 25 is open and whose address a re-check found listed. Idempotent.")
+    @property
+    def help(self) -> str:  # argparse needs a str: translated when the parser is built
+        return _("Create a demo customer whose port 25 is open and whose address a re-check found listed. Idempotent.")
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--force", action="store_true", help=str(_("Run even when DEBUG is off.")))
+        parser.add_argument("--force", action="store_true", help=_("Run even when DEBUG is off."))
 
     @transaction.atomic
     def handle(self, *args, force: bool = False, **options) -> None:
