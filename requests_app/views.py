@@ -16,10 +16,11 @@ from accounts.selectors import acting_account, servers_of
 from egress.traffic_chart import traffic_chart
 from requests_app.check_flow import RerunNotAllowed, check_progress, rerun_checks
 from requests_app.customer_timeline import customer_timeline
+from requests_app.customer_todo import last_rejection, left_to_do
 from requests_app.forms import AnswerForm, UnblockRequestForm
 from requests_app.lifecycle import IllegalTransition
 from requests_app.review import ReviewConflict, answer_question
-from requests_app.selectors import port25_status, requests_of
+from requests_app.selectors import Port25Status, port25_status, requests_of
 from requests_app.services import RequestNotAllowed, ensure_can_file, submit_request, withdraw_request
 from requests_app.use_case_rules import rules_for_browser
 
@@ -41,9 +42,12 @@ def acceptable_use(request: HttpRequest) -> HttpResponse:
 
 @customer_view
 def port25(request: HttpRequest, account: Account) -> HttpResponse:
+    status = port25_status(account)
     context = {
         "account": account,
-        "status": port25_status(account),
+        "status": status,
+        "left_to_do": left_to_do(account, status.open_request),
+        "rejected": last_rejection(account) if status.state == Port25Status.BLOCKED else None,
         "requests": requests_of(account)[:10],
         "servers": servers_of(account),
         "servers_url": settings.PORTAL_SERVERS_URL,
