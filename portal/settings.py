@@ -496,6 +496,16 @@ PORTAL_ABUSE_REINSTATEMENT = env.list("PORTAL_ABUSE_REINSTATEMENT", default=["ab
 # and its first PORTAL_ABUSE_MAX_REPORT_BYTES bytes are kept. Reports per batch request.
 PORTAL_ABUSE_MAX_REPORT_BYTES = env.int("PORTAL_ABUSE_MAX_REPORT_BYTES", default=2_000_000)
 PORTAL_ABUSE_MAX_BATCH = env.int("PORTAL_ABUSE_MAX_BATCH", default=500)
+# Bounds on a report mail's headers, checked before Python's mail parser reads them (whose memory
+# grows with the square of a field's encoded words): header bytes in the whole message (its parts
+# and attached messages together) and in any header block read from a part's text; bytes of one
+# field; fields in one block; RFC 2047 encoded words in one field; MIME parts. Beyond one, the
+# report is rejected with the reason and kept (abuse/formats/header_limits.py).
+PORTAL_ABUSE_MAX_HEADER_BYTES = env.int("PORTAL_ABUSE_MAX_HEADER_BYTES", default=65536)
+PORTAL_ABUSE_MAX_HEADER_FIELD_BYTES = env.int("PORTAL_ABUSE_MAX_HEADER_FIELD_BYTES", default=16384)
+PORTAL_ABUSE_MAX_HEADER_FIELDS = env.int("PORTAL_ABUSE_MAX_HEADER_FIELDS", default=500)
+PORTAL_ABUSE_MAX_ENCODED_WORDS = env.int("PORTAL_ABUSE_MAX_ENCODED_WORDS", default=100)
+PORTAL_ABUSE_MAX_MIME_PARTS = env.int("PORTAL_ABUSE_MAX_MIME_PARTS", default=100)
 # Requests a reporter may make to the abuse API (DRF rate: number/second|minute|hour|day).
 PORTAL_ABUSE_API_RATE = env.str("PORTAL_ABUSE_API_RATE", default="50000/hour")
 # The API stores reports and a worker matches and weighs them: the web processes queue one such task

@@ -20,6 +20,7 @@ from abuse import mailbox_feed, tasks
 from abuse.models import AbuseReport, MailboxMessage, RejectedReport
 from tests.abuse_samples import backdate_addresses, fbl_report, sample
 from tests.dovecot_server import MISSING, Dovecot
+from tests.hostile_headers import TOKENS, field, placed
 from tests.parts import first_missing, missing, need_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,3 +162,20 @@ def test_the_abuse_desk_sees_what_the_feed_took(db, dovecot, held, admin_client)
     page = admin_client.get("/admin/abuse/mailboxmessage/").content.decode()
 
     assert "feed@127.0.0.1/INBOX" in page
+
+
+def test_a_message_beyond_the_header_limits_is_kept_as_rejected_and_moved_once(db, dovecot, held, settings):
+    """Finding 2 of issue 23: a header that would take the parser to gigabytes is refused before
+    parsing, stored as rejected with its reason and moved out of the inbox, so no poll meets it again."""
+    settings.PORTAL_ABUSE_MAX_ENCODED_WORDS = 20
+    hostile = placed("message", field(b"Subject", TOKENS["encoded-words"], 14 * 30))
+    dovecot.deliver(hostile, fbl_report(at=AT))
+
+    assert mailbox_feed.poll() == {"taken": 2, "seen_before": 0}
+    assert mailbox_feed.poll() == {"taken": 0, "seen_before": 0}
+
+    assert (dovecot.count("INBOX"), dovecot.count("Processed"), dovecot.count("Rejected")) == (0, 1, 1)
+    rejected = RejectedReport.objects.get()
+    assert "encoded words" in rejected.reason
+    assert (rejected.channel, bytes(rejected.raw).replace(b"\r\n", b"\n")) == ("imap", hostile)  # IMAP: CRLF
+    assert AbuseReport.objects.get().account == held

@@ -6,8 +6,6 @@ needed: no feedback part, no address or time to hold anyone to, or not a complai
 """
 
 import re
-from email import policy
-from email.parser import BytesHeaderParser
 
 from django.utils.translation import gettext as _
 
@@ -18,9 +16,9 @@ from abuse.formats.mail import (
     Fields,
     Mail,
     fields_in,
-    fields_of,
     first,
     grouped,
+    header_fields,
     parse_date,
     text_of,
 )
@@ -109,7 +107,7 @@ def _salvaged(mail: Mail, types: str) -> Fields | None:
     if match is None:
         return None
     mail.notes.append(_("A part was read past a broken MIME structure."))
-    return fields_of(BytesHeaderParser(policy=policy.default).parsebytes(match.group(1)))
+    return header_fields(match.group(1))
 
 
 def _sender(feedback: Fields, original: Fields, moment, mail: Mail) -> sender.Sender:

@@ -6,9 +6,11 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 
 from django.utils.translation import gettext as _
 
+from abuse.formats import header_limits
 from abuse.reports import clean_text
 
 Fields = list[tuple[str, str]]
@@ -25,6 +27,7 @@ class Mail:
         if raw.startswith(b"From "):
             raw = raw.partition(b"\n")[2]
         self.raw = raw.replace(b"\r\n", b"\n")
+        header_limits.check_message(self.raw)
         self.message: EmailMessage = BytesParser(policy=policy.default).parsebytes(self.raw)
         self.notes: list[str] = []
         # The domains of the reporter's servers, from its configuration (never from the message): abuse.sender.
@@ -36,8 +39,13 @@ class Mail:
         found = [type(d).__name__ for part in self.message.walk() for d in part.defects]
         return list(dict.fromkeys(found))
 
+    @cached_property
+    def fields(self) -> Fields:
+        """The message's own header fields (`fields_of`), read once: each parser asks for some."""
+        return fields_of(self.message)
+
     def header(self, name: str) -> str:
-        return _first(fields_of(self.message), name.lower())
+        return _first(self.fields, name.lower())
 
     def part_of_type(self, *types: str) -> EmailMessage | None:
         return next((p for p in self.message.walk() if p.get_content_type() in types), None)
@@ -65,7 +73,13 @@ def fields_in(part: EmailMessage) -> Fields:
     payload = part.get_payload()
     if isinstance(payload, list) and payload:
         return fields_of(payload[0])
-    return fields_of(BytesHeaderParser(policy=policy.default).parsebytes(_body_bytes(part).lstrip()))
+    return header_fields(_body_bytes(part))
+
+
+def header_fields(text: bytes) -> Fields:
+    """The header fields that start `text`, once their size is known to be within the limits."""
+    header_limits.check_block(text)
+    return fields_of(BytesHeaderParser(policy=policy.default).parsebytes(text.lstrip()))
 
 
 def _body_bytes(part: EmailMessage) -> bytes:

@@ -9,6 +9,7 @@ from email.parser import Parser
 from django.utils.translation import gettext as _
 
 from abuse.categories import category_of
+from abuse.formats import header_limits
 from abuse.formats.mail import Mail, fields_of, first, parse_date
 from abuse.models import ReportFormat
 from abuse.reports import ReportInput, Unreadable
@@ -31,6 +32,7 @@ def parse(mail: Mail) -> list[ReportInput]:
     sightings = EMAIL_FROM.findall(summary)
     if not sightings:
         raise Unreadable(_('The SpamCop report has no "Email from <address> / <date>" line.'))
+    header_limits.check_block(offending)
     original = fields_of(Parser(policy=policy.default).parsestr(offending.lstrip(), headersonly=True))
     subject_id = REPORT_ID.search(mail.header("subject"))
     reference = subject_id.group(1) if subject_id else mail.header("message-id").strip()
