@@ -15,6 +15,7 @@ import dns.resolver
 # The rule itself lives in accounts, so that the platform API and the request form share it.
 from accounts.public_ip import IPAddress, is_public_ip
 from verification.dns_resolver import make_resolver
+from verification.outcome import Deadline
 
 # Legacy IPv4 spellings that the C library still accepts: 2130706433, 0x7f000001, 0177.1, 127.1.
 _LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.IGNORECASE)
@@ -54,14 +55,16 @@ def ip_literal(host: str) -> IPAddress | None:
     return None
 
 
-def resolve(host: str) -> list[IPAddress]:
-    """A and AAAA addresses of `host` through the configured resolver."""
+def resolve(host: str, deadline: Deadline | None = None) -> list[IPAddress]:
+    """A and AAAA addresses of `host` through the configured resolver, each lookup within the
+    resolver's lifetime and what remains of `deadline`."""
     resolver = make_resolver()
     addresses: list[IPAddress] = []
     answered = False
     for rdtype in ("A", "AAAA"):
         try:
-            answer = resolver.resolve(host, rdtype)
+            lifetime = deadline.cap(resolver.lifetime) if deadline else resolver.lifetime
+            answer = resolver.resolve(host, rdtype, lifetime=lifetime)
         except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
             answered = True
             continue
@@ -74,13 +77,13 @@ def resolve(host: str) -> list[IPAddress]:
     return addresses
 
 
-def public_addresses(host: str) -> list[IPAddress]:
+def public_addresses(host: str, deadline: Deadline | None = None) -> list[IPAddress]:
     """Resolve `host` (a name or a literal) and return its addresses, all of them public.
 
     Raises NonPublicAddress, UnresolvableHost or ResolverUnavailable.
     """
     literal = ip_literal(host)
-    addresses = [literal] if literal is not None else resolve(host)
+    addresses = [literal] if literal is not None else resolve(host, deadline)
     for address in addresses:
         if not is_public_ip(address):
             raise NonPublicAddress(host, address)

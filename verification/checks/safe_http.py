@@ -3,6 +3,8 @@
 Every hop (the first URL and each redirect) goes through the guard, and the
 connection goes to the address the guard checked, with the name kept only for
 TLS (SNI, certificate) and the Host header: a second DNS answer changes nothing.
+The whole fetch, DNS lookups included, ends at its deadline: the socket is shut
+down then, however slowly the server sends (verification/checks/socket_deadline.py).
 """
 
 import http.client
@@ -17,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.hostnames import normalise_hostname
 from verification import network_words
+from verification.checks.socket_deadline import SocketDeadline
 from verification.outcome import Deadline
 from verification.public_address import (
     NonPublicAddress,
@@ -71,12 +74,12 @@ class Stopped(Exception):
         self.error = error
 
 
-def checked_address(host: str) -> str:
+def checked_address(host: str, deadline: Deadline | None = None) -> str:
     """The first address of `host` once the guard passed it; raises Stopped otherwise."""
     try:
         if ip_literal(host) is None:
             normalise_hostname(host)
-        return str(public_addresses(host)[0])
+        return str(public_addresses(host, deadline)[0])
     except ValidationError as exc:
         raise Stopped(REFUSED, " ".join(exc.messages)) from exc
     except NonPublicAddress as exc:
@@ -93,16 +96,21 @@ def _get(hop: Hop, deadline: Deadline) -> None:
         raise Stopped(REFUSED, f"not a web address: {hop.url}")
     if parts.username or parts.password:
         raise Stopped(REFUSED, "addresses with a user name or password are not followed")
-    hop.ip = checked_address(parts.hostname)
+    hop.ip = checked_address(parts.hostname, deadline)
     secure = parts.scheme == "https"
     port = parts.port or (443 if secure else 80)
     timeout = deadline.cap(settings.PORTAL_HTTP_TIMEOUT)
     connection_class = http.client.HTTPSConnection if secure else http.client.HTTPConnection
     connection = connection_class(parts.hostname, port, timeout=timeout)
+    guard = SocketDeadline(deadline)
     try:
-        sock = socket.create_connection((hop.ip, port), timeout=timeout)
+        sock = guard.watch(socket.create_connection((hop.ip, port), timeout=timeout))
         if secure:
-            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
+            context = ssl.create_default_context()
+            sock = guard.watch(
+                context.wrap_socket(sock, server_hostname=parts.hostname, do_handshake_on_connect=False)
+            )
+            sock.do_handshake()
         connection.sock = sock
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "*/*"})
@@ -110,16 +118,24 @@ def _get(hop: Hop, deadline: Deadline) -> None:
         hop.status = response.status
         hop.location = response.getheader("Location", "")
         response.read(65536)
-    except ssl.SSLError as exc:
-        raise Stopped(TLS, network_words.in_words(exc), network_words.raw(exc)) from exc
-    except TimeoutError as exc:
-        raise Stopped(TIMEOUT, network_words.in_words(exc), network_words.raw(exc)) from exc
-    except OSError as exc:
-        raise Stopped(CONNECT, network_words.in_words(exc), network_words.raw(exc)) from exc
-    except http.client.HTTPException as exc:
-        raise Stopped(CONNECT, _("it did not answer as a web server does"), network_words.raw(exc)) from exc
+        if guard.passed:  # the shutdown ended the answer early: what was read is not the answer
+            raise Stopped(TIMEOUT, network_words.in_words(TimeoutError()), "the fetch's deadline passed")
+    except (OSError, http.client.HTTPException) as exc:
+        raise _stopped(exc, deadline_passed=guard.passed) from exc
     finally:
+        guard.cancel()
         connection.close()
+
+
+def _stopped(exc: OSError | http.client.HTTPException, *, deadline_passed: bool) -> Stopped:
+    """Why a GET failed; whatever fails once the deadline has shut the socket down is a timeout."""
+    if deadline_passed or isinstance(exc, TimeoutError):
+        return Stopped(TIMEOUT, network_words.in_words(TimeoutError()), network_words.raw(exc))
+    if isinstance(exc, ssl.SSLError):
+        return Stopped(TLS, network_words.in_words(exc), network_words.raw(exc))
+    if isinstance(exc, OSError):
+        return Stopped(CONNECT, network_words.in_words(exc), network_words.raw(exc))
+    return Stopped(CONNECT, _("it did not answer as a web server does"), network_words.raw(exc))
 
 
 def fetch(url: str, *, deadline: Deadline | None = None) -> Fetch:

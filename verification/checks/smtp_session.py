@@ -2,6 +2,8 @@
 
 smtplib rewrites addresses (the relay tricks must go out byte for byte) and
 cannot bound a whole conversation, so the probe speaks the protocol itself.
+Each reply must arrive within the per-reply timeout and the check's deadline,
+however slowly its bytes come; at the deadline the socket is shut down.
 """
 
 import contextlib
@@ -9,10 +11,12 @@ import socket
 import ssl
 from dataclasses import dataclass
 
+from verification.checks.socket_deadline import SocketDeadline
 from verification.outcome import Deadline
 
 MAX_REPLY_LINES = 100
 MAX_LINE = 2048
+READ_SIZE = 4096
 
 
 class SessionClosed(Exception):
@@ -44,27 +48,37 @@ class SmtpSession:
         # A caller that reconnects passes the same list, so the transcript covers every connection.
         self.transcript: list[str] = [] if transcript is None else transcript
         self.tls: dict | None = None
-        self.sock = socket.create_connection((ip, port), timeout=deadline.cap(timeout))
-        self.reader = self.sock.makefile("rb")
+        self.guard = SocketDeadline(deadline)
+        self.sock = self.guard.watch(socket.create_connection((ip, port), timeout=deadline.cap(timeout)))
+        self.received = b""  # read from the socket, not yet taken as lines
 
     def close(self) -> None:
-        for closable in (self.reader, self.sock):
-            with contextlib.suppress(OSError):
-                closable.close()
+        self.guard.cancel()
+        with contextlib.suppress(OSError):
+            self.sock.close()
 
-    def _read_line(self) -> str:
-        if self.deadline.expired:
-            raise TimeoutError("the probe ran out of time")
-        self.sock.settimeout(self.deadline.cap(self.timeout))
-        raw = self.reader.readline(MAX_LINE)
-        if not raw:
-            raise SessionClosed("connection closed by the server")
-        return raw.decode("utf-8", "replace").rstrip("\r\n")
+    def _read_line(self, reply: Deadline) -> str:
+        """One line (at most MAX_LINE bytes) before the reply's deadline, however slowly it comes."""
+        while (end := self.received.find(b"\n", 0, MAX_LINE)) < 0 and len(self.received) < MAX_LINE:
+            if reply.expired or self.guard.passed:
+                raise TimeoutError("the probe ran out of time")
+            self.sock.settimeout(reply.cap(self.timeout))
+            data = self.sock.recv(READ_SIZE)
+            if not data:
+                if self.guard.passed:
+                    raise TimeoutError("the probe ran out of time")
+                raise SessionClosed("connection closed by the server")
+            self.received += data
+        cut = end + 1 if end >= 0 else MAX_LINE
+        line, self.received = self.received[:cut], self.received[cut:]
+        return line.decode("utf-8", "replace").rstrip("\r\n")
 
     def read_reply(self) -> Reply:
+        """The next reply, all of it within the per-reply timeout and the check's deadline."""
+        reply = Deadline(self.deadline.cap(self.timeout))
         lines: list[str] = []
         for _ in range(MAX_REPLY_LINES):
-            line = self._read_line()
+            line = self._read_line(reply)
             self.transcript.append(f"S: {line}")
             if len(line) < 3 or not line[:3].isdigit():
                 raise SessionClosed(f"not an SMTP reply: {line[:80]!r}")
@@ -88,8 +102,12 @@ class SmtpSession:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         self.sock.settimeout(self.deadline.cap(self.timeout))
-        self.sock = context.wrap_socket(self.sock, server_hostname=server_name or None)
-        self.reader = self.sock.makefile("rb")
+        self.received = b""  # what came before the handshake is not part of the TLS session
+        # Watched before the handshake: a server can drip that too.
+        self.sock = self.guard.watch(
+            context.wrap_socket(self.sock, server_hostname=server_name or None, do_handshake_on_connect=False)
+        )
+        self.sock.do_handshake()
         self.tls = {"version": self.sock.version(), "cipher": (self.sock.cipher() or ("",))[0]}
         self.transcript.append(f"-- TLS established: {self.tls['version']} {self.tls['cipher']}")
         return reply
