@@ -280,11 +280,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 # kombu's file transport, writing whole messages only and setting aside one it cannot read.
 CELERY_BROKER_TRANSPORT = "operations.file_broker:Transport" if CELERY_BROKER_URL.startswith("filesystem://") else None
 # Firewall changes have a queue of their own, so that no backlog of checks or abuse reports delays
-# them where a worker serves it alone (docker-compose's egress-worker). A worker started without -Q
-# serves both (scripts/run).
-CELERY_TASK_QUEUES = [Queue("celery"), Queue("egress")]
+# them where a worker serves it alone (docker-compose's egress-worker). Checks too: a customer's
+# server may hold a check for its whole deadline, and must not hold the worker that takes in abuse
+# reports (docker-compose's checks-worker, scripts/run's second worker). A worker started without
+# -Q serves every queue.
+CELERY_TASK_QUEUES = [Queue("celery"), Queue("egress"), Queue("checks")]
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_ROUTES = {"egress.tasks.apply_changes": {"queue": "egress"}}
+CELERY_TASK_ROUTES = {
+    "egress.tasks.apply_changes": {"queue": "egress"},
+    "requests_app.tasks.run_request_checks": {"queue": "checks"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -17,7 +17,7 @@ from tests.parts import need_commands, require
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-APP_SERVICES = ("web", "worker", "egress-worker", "beat")
+APP_SERVICES = ("web", "worker", "checks-worker", "egress-worker", "beat")
 BACKING_SERVICES = ("postgres", "redis")
 MONITORING_SERVICES = ("prometheus", "grafana")  # the `monitoring` profile
 GATEWAY_SERVICES = ("gateway-secrets", "gateway")
