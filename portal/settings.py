@@ -289,6 +289,8 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "egress.tasks.apply_changes": {"queue": "egress"},
     "requests_app.tasks.run_request_checks": {"queue": "checks"},
+    "abuse.tasks.recheck_open_addresses": {"queue": "checks"},
+    "abuse.tasks.recheck_account": {"queue": "checks"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
