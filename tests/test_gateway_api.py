@@ -226,3 +226,17 @@ def test_the_token_may_come_from_a_file_read_at_each_call(lab, node, tmp_path):
 
     secret.write_text(TOKEN + "\n")  # rotated: the next call sends the new one
     assert api.allowed() == set()
+
+
+def test_a_replaced_ca_file_takes_effect_at_the_next_call(lab, node, tmp_path):
+    """Connections are kept alive between calls; a CA file that changes is read again all the same."""
+    pinned = tmp_path / "ca.pem"
+    pinned.write_bytes(lab.other_ca.read_bytes())
+    with pytest.raises(EgressError, match="CERTIFICATE_VERIFY_FAILED"):
+        adapter(lab, ca_file=str(pinned)).allowed()
+
+    pinned.write_bytes(lab.ca.read_bytes())
+    assert adapter(lab, ca_file=str(pinned)).allowed() == set()
+    pinned.unlink()
+    with pytest.raises(EgressError, match="No such file"):
+        adapter(lab, ca_file=str(pinned)).allowed()

@@ -4,10 +4,15 @@ Each call is one attempt under a timeout. A failure is reported, never retried h
 retries the change later with backoff and the same Idempotency-Key, so nothing sleeps while the
 target's row is locked, and a change the API took but whose answer was lost is not applied twice.
 A 4xx answer is final.
+
+Connections are kept alive per worker process, CA file and timeout (a TLS handshake costs about as
+much as a gateway's whole apply); a CA file that changes gets a new client at the next call.
 """
 
 import ipaddress
+import os
 import ssl
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,10 +79,7 @@ class HttpAdapter:
             # A token file is read at each call, as the CA is: a replaced secret takes effect at once.
             if token := self.token or (Path(self.token_file).read_text().strip() if self.token_file else ""):
                 headers["Authorization"] = f"Bearer {token}"
-            # The pinned CA is read at each call, so a replaced or broken file shows on the change.
-            verify = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
-            with httpx.Client(timeout=self.timeout, verify=verify) as client:
-                response = client.request(method, self.base + path, json=body, headers=headers)
+            response = _client(self.ca_file, self.timeout).request(method, self.base + path, json=body, headers=headers)
         except (httpx.HTTPError, OSError) as exc:  # timeouts, refused and reset connections, broken answers, CA
             detail = str(exc) or type(exc).__name__
             raise EgressError(
@@ -109,3 +111,20 @@ def _counts(counts: dict) -> dict[str, int]:
     if any(value < 0 for value in checked.values()):
         raise ValueError("negative counter")
     return checked
+
+
+_clients: dict[tuple, httpx.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def _client(ca_file: str, timeout: float) -> httpx.Client:
+    """A client kept for this process: its pooled connections serve every target that shares the
+    CA and timeout. The CA file is looked at on each call, so a replaced or broken one shows at once."""
+    seen = os.stat(ca_file) if ca_file else None
+    key = (os.getpid(), ca_file, seen and (seen.st_mtime_ns, seen.st_size, seen.st_ino), timeout)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            verify = ssl.create_default_context(cafile=ca_file) if ca_file else True
+            client = _clients[key] = httpx.Client(timeout=timeout, verify=verify)
+        return client
