@@ -357,7 +357,7 @@ class PolicyDecision(models.Model):
 class RevocationState(models.TextChoices):
     ACTIVE = "active", _("Revoked")
     NEW_REQUEST = "new_request", _("Revoked; a new request is required")
-    REINSTATED = "reinstated", _("Reinstated by the abuse desk")
+    REINSTATED = "reinstated", _("Reinstated by staff")  # the abuse desk, a reviewer or a superuser: see decided_by
     REOPENED = "reopened", _("Reopened (request approved or staff action)")
 
 
@@ -387,7 +387,7 @@ class Revocation(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    staff_note = models.TextField(_("note of the abuse desk"), blank=True)
+    staff_note = models.TextField(_("staff note"), blank=True)
     customer_note = models.TextField(_("what the customer fixed"), blank=True)
     customer_note_at = models.DateTimeField(_("customer answered"), null=True, blank=True)
 
