@@ -179,6 +179,12 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Keep each message as an .eml file in this folder instead (the embedded default: scripts/run sets var/mail);
+# `manage.py sent_mail` lists them.
+PORTAL_MAIL_FOLDER = env.str("PORTAL_MAIL_FOLDER", default="")
+if PORTAL_MAIL_FOLDER:
+    EMAIL_BACKEND = "common.mail_files.EmlFileBackend"
+    EMAIL_FILE_PATH = PORTAL_MAIL_FOLDER
 DEFAULT_FROM_EMAIL = env.str("PORTAL_DEFAULT_FROM_EMAIL", default="port25@localhost")
 # Mail is sent by a Celery task after the commit (common.outgoing_mail): an SMTP server that
 # refuses or is away is tried again after this many seconds, doubling (at most 10 minutes apart),
