@@ -14,8 +14,8 @@ from playwright.sync_api import Page
 
 from abuse.models import AbuseReport
 from egress.models import AccountEgress, BucketSize, TrafficCount
-from requests_app import review
-from requests_app.models import Status
+from requests_app import check_flow, review
+from requests_app.models import Status, UnblockRequest
 from tests.browser_fixtures import sign_in
 from tests.conftest import CUSTOMER_IPS
 from tests.review_fixtures import awaiting, finished_run
@@ -90,6 +90,10 @@ def full_request(account, customer, reviewer):
         CheckResult.objects.create(
             run=run, check_name=name, position=position, status=status, summary=LONG_SUMMARY, evidence=EVIDENCE
         )
+    # The queue's columns as a finished run fills them (check_flow.finish).
+    UnblockRequest.objects.filter(pk=request.pk).update(
+        check_summary=check_flow.summarise_checks(list(run.results.all())), risk_score=85, check_failures=2
+    )
     review.ask_for_information(
         request.pk, reviewer, expected_status=Status.AWAITING_REVIEW, question="Which host names will send mail? " * 6
     )
