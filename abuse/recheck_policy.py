@@ -46,6 +46,8 @@ def action_for(kind: str, source: str) -> str:
         return actions.get(source, actions.get("*", WARN))
     if kind == FindingKind.OPEN_RELAY:
         return settings.PORTAL_RECHECK_RELAY_ACTION
+    if kind == FindingKind.SPF:
+        return settings.PORTAL_RECHECK_SPF_ACTION
     return settings.PORTAL_RECHECK_REVERSE_DNS_ACTION
 
 

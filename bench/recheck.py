@@ -118,7 +118,7 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode=WAL")
     accounts = Account.objects.bulk_create(Account(name=f"bench {n}") for n in range(len(ips) // PER_ACCOUNT + 1))
-    holders = {ip: accounts[n // PER_ACCOUNT].pk for n, ip in enumerate(ips)}
+    holders = {ip: (accounts[n // PER_ACCOUNT].pk, "") for n, ip in enumerate(ips)}
 
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()

@@ -68,6 +68,12 @@ class AccountEgress(models.Model):
         blank=True,
         help_text=_("What the decision that opened port 25 expects the account to send (its request's declaration)."),
     )
+    sending_domain = models.CharField(
+        _("sending domain"),
+        max_length=253,
+        blank=True,
+        help_text=_("The domain the opening declared the account sends as; re-checks test its SPF."),
+    )
 
     class Meta:
         verbose_name = _("account egress")

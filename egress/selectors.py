@@ -59,13 +59,15 @@ def allowed_among(addresses: Iterable[str]) -> set[str]:
     return set(_in_use_by_allowed().filter(ip__in=list(addresses)).values_list("ip", flat=True))
 
 
-def open_or_rechecked_addresses() -> dict[str, int]:
-    """Each address (-> its account) that a re-check watches: of accounts whose port 25 is open, and of
-    those a re-check closed (watched until they are clean)."""
+def open_or_rechecked_addresses() -> dict[str, tuple[int, str]]:
+    """Each address that a re-check watches -> (its account, the domain the account's opening declared):
+    of accounts whose port 25 is open, and of those a re-check closed (watched until they are clean)."""
     watched = AccountEgress.objects.filter(
         Q(desired=EgressState.ALLOWED) | Q(desired=EgressState.BLOCKED, source=EgressSource.RECHECK)
-    ).values("account_id")
-    return dict(_in_use().filter(server__account_id__in=watched).values_list("ip", "server__account_id"))
+    )
+    domains = dict(watched.values_list("account_id", "sending_domain"))
+    rows = _in_use().filter(server__account_id__in=watched.values("account_id")).values_list("ip", "server__account_id")
+    return {ip: (account_id, domains[account_id]) for ip, account_id in rows}
 
 
 def addresses_of(account_ids: Iterable[int]) -> set[str]:

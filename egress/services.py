@@ -40,6 +40,7 @@ def set_desired_state(
     reopen_by: str = "",
     until: datetime | None = None,
     expected_daily_volume: int | None = None,
+    sending_domain: str | None = None,
 ) -> AccountEgress:
     """Decide the account's port 25: record it, keep the history, and owe every target the change.
 
@@ -50,7 +51,8 @@ def set_desired_state(
     A decision `until` a moment is temporary: then the account returns by itself to the state it
     had before (`lift_ended`); any later decision that is not temporary replaces it.
     An opening may say how many emails a day it expects (`expected_daily_volume`), for the traffic
-    policy to compare with what is counted; it stays until another opening says otherwise.
+    policy to compare with what is counted, and which domain it sends as (`sending_domain`), for the
+    re-checks' SPF test; each stays until another opening says otherwise.
     """
     if state not in EgressState.values:
         raise ValueError(f"Unknown egress state {state!r}")
@@ -73,6 +75,8 @@ def set_desired_state(
         egress.until = until
     if expected_daily_volume is not None:
         egress.expected_daily_volume = expected_daily_volume
+    if sending_domain is not None:
+        egress.sending_domain = sending_domain
     egress.desired, egress.source, egress.reason, egress.changed_at = state, source, reason, timezone.now()
     egress.save()
     decision = EgressDecision.objects.create(

@@ -427,13 +427,14 @@ PORTAL_DNSBL_KEYS = env.dict("PORTAL_DNSBL_KEYS", default={})
 # What a new finding does (abuse/recheck_policy.py): "block" (closes port 25 until a re-check finds the
 # address clean; listings also lift by themselves after PORTAL_RECHECK_BLOCK_HOURS), "warn" (the
 # customer is told), or "ignore". Per blocklist zone, "*" for any other; an open relay; a reverse name
-# that stopped matching.
+# that stopped matching; a sending domain whose SPF no longer authorises the address.
 PORTAL_RECHECK_ZONE_ACTIONS = env.dict(
     "PORTAL_RECHECK_ZONE_ACTIONS",
     default={"xbl.spamhaus.org": "block", "zen.spamhaus.org": "block", "sbl.spamhaus.org": "block", "*": "warn"},
 )
 PORTAL_RECHECK_RELAY_ACTION = env.str("PORTAL_RECHECK_RELAY_ACTION", default="block")
 PORTAL_RECHECK_REVERSE_DNS_ACTION = env.str("PORTAL_RECHECK_REVERSE_DNS_ACTION", default="warn")
+PORTAL_RECHECK_SPF_ACTION = env.str("PORTAL_RECHECK_SPF_ACTION", default="warn")
 PORTAL_RECHECK_BLOCK_HOURS = env.float("PORTAL_RECHECK_BLOCK_HOURS", default=24.0)
 # A customer may ask for a re-check of their addresses once per this many seconds.
 PORTAL_RECHECK_ON_DEMAND_SECONDS = env.int("PORTAL_RECHECK_ON_DEMAND_SECONDS", default=600)

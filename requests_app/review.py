@@ -122,6 +122,7 @@ def approve(
             reason=_("Request #%(id)d approved.") % {"id": request.pk},
             actor=reviewer,
             expected_daily_volume=request.daily_volume,
+            sending_domain=request.sending_domain,
         )
     except ReopenRefused as exc:
         raise ReviewConflict(str(exc)) from exc

@@ -23,6 +23,7 @@ from abuse.models import AbuseEvent, EventKind
 from abuse.tasks import recheck_open_addresses
 from accounts.models import Account, User
 from egress.models import AccountEgress, EgressSource, EgressState
+from requests_app import review
 from tests.conftest import CUSTOMER_IPS, make_customer
 from tests.egress_support import decide, eager_tasks
 from tests.parts import missing
@@ -106,10 +107,10 @@ class Cycle:
 
 
 @contextmanager
-def running_cycle(account: Account, decide, capture) -> Iterator[Cycle]:
+def running_cycle(account: Account, decide, capture, **opening) -> Iterator[Cycle]:
     """The account opened on port 25 at START; its addresses join the cycle, each due within the period."""
     with time_machine.travel(START, tick=False) as clock:
-        decide(account, EgressState.ALLOWED)
+        decide(account, EgressState.ALLOWED, **opening)
         cycle = Cycle(clock, capture)
         assert cycle.turn(0) == 0
         yield cycle
@@ -231,7 +232,7 @@ def test_a_spent_daily_budget_moves_the_rest_to_the_next_day(cycle, settings, zo
 
 
 def test_the_addresses_spread_over_the_period_never_a_burst_at_the_top_of_the_hour(db, account):
-    addresses = {f"10.{i // 65536}.{(i // 256) % 256}.{i % 256}": account.pk for i in range(6000)}
+    addresses = {f"10.{i // 65536}.{(i // 256) % 256}.{i % 256}": (account.pk, "") for i in range(6000)}
     with time_machine.travel(START, tick=False):
         recheck.watch(addresses)
     due = list(WatchedAddress.objects.values_list("due_at", flat=True))
@@ -374,3 +375,27 @@ def test_the_demo_shows_an_open_account_with_a_listed_address(db, settings, clie
     assert LISTED_IP in page and "bl.spamcop.net" in page and "https://www.spamcop.net/bl.shtml" in page
     assert RecheckFinding.objects.current().count() == 1
     assert WatchedAddress.objects.get().ip == LISTED_IP
+
+
+def test_a_sending_domain_whose_spf_stops_covering_the_addresses_is_found_and_the_customer_warned(
+    recheck_settings, zone, check_zone, account, decide, django_capture_on_commit_callbacks
+):
+    domain = "spf-recheck.example.org"
+    record = f"{domain}. 60 IN TXT"
+    check_zone.resolver.add(f'{record} "v=spf1 ip4:{V4} ip6:{V6} -all"')
+    with running_cycle(account, decide, django_capture_on_commit_callbacks, sending_domain=domain) as cycle_:
+        assert {w.sending_domain for w in WatchedAddress.objects.all()} == {domain}
+        assert cycle_.turn() == 0
+        check_zone.resolver.records[f"{domain}.".lower()] = []
+        check_zone.resolver.add(f'{record} "v=spf1 ip4:192.0.2.1 -all"')
+        assert cycle_.turn() == 2
+    found = RecheckFinding.objects.current().order_by("ip")
+    assert {(f.ip, f.kind) for f in found} == {(V4, FindingKind.SPF), (V6, FindingKind.SPF)}
+    assert all(domain in f.summary and "(fail)" in f.summary for f in found)
+    assert egress_of(account).desired == EgressState.ALLOWED  # warned, not blocked, by default
+    assert AbuseEvent.objects.filter(account=account, kind=EventKind.RECHECK_WARNED).count() == 1
+
+
+def test_an_approval_records_the_domain_the_request_declared_for_the_spf_recheck(awaiting_request, reviewer):
+    review.approve(awaiting_request.pk, reviewer, expected_status=awaiting_request.status)
+    assert egress_of(awaiting_request.account).sending_domain == awaiting_request.sending_domain

@@ -104,6 +104,9 @@ class WatchedAddress(models.Model):
 
     ip = models.GenericIPAddressField(_("address"), unique=True)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    sending_domain = models.CharField(
+        _("sending domain"), max_length=253, blank=True, help_text=_("Its SPF must still cover the address.")
+    )
     due_at = models.DateTimeField(_("next re-check"), db_index=True)
     last_checked_at = models.DateTimeField(_("last re-checked"), null=True, blank=True)
     checks = models.PositiveIntegerField(_("re-checks done"), default=0)
@@ -121,6 +124,7 @@ class FindingKind(models.TextChoices):
     LISTED = "listed", _("Listed on a blocklist")
     OPEN_RELAY = "open_relay", _("Open relay")
     REVERSE_DNS = "reverse_dns", _("Reverse DNS does not match")
+    SPF = "spf", _("SPF no longer covers the address")
 
 
 class RecheckFindingQuerySet(models.QuerySet):

@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from verification import zone_health
-from verification.checks import dnsbl, relay_probe, relay_summary, reverse_dns
+from verification.checks import dnsbl, relay_probe, relay_summary, reverse_dns, spf
 from verification.checks.blocklist_zones import ERROR, LISTED, Zone, ip_zones
 from verification.checks.relay_rules import CLOSED, OPEN
 from verification.models import FindingKind, RecheckFinding, WatchedAddress
@@ -72,23 +72,27 @@ def _next_due(now: datetime, span: timedelta) -> datetime:
     return now + span + timedelta(seconds=random.uniform(0, JITTER * span.total_seconds()))  # noqa: S311
 
 
-def watch(addresses: dict[str, int], now: datetime | None = None) -> tuple[int, int]:
-    """Put exactly these addresses (ip -> account id) on the cycle: (how many added, how many removed).
+def watch(addresses: dict[str, tuple[int, str]], now: datetime | None = None) -> tuple[int, int]:
+    """Put exactly these addresses on the cycle, each -> (its account's id, the domain whose SPF must cover
+    it, or ""): (how many added, how many removed).
 
     A new address is due at its own moment of the coming period; one that changed account is due now.
     """
     now = now or timezone.now()
     span = period()
-    current = dict(WatchedAddress.objects.values_list("ip", "account_id"))
+    rows = WatchedAddress.objects.values_list("ip", "account_id", "sending_domain")
+    current = {ip: (account_id, domain) for ip, account_id, domain in rows}
     new = [
-        WatchedAddress(ip=ip, account_id=account_id, due_at=now + offset(ip, span))
-        for ip, account_id in addresses.items()
+        WatchedAddress(ip=ip, account_id=account_id, sending_domain=domain, due_at=now + offset(ip, span))
+        for ip, (account_id, domain) in addresses.items()
         if ip not in current
     ]
     WatchedAddress.objects.bulk_create(new, batch_size=CHUNK, ignore_conflicts=True)
-    for ip, account_id in addresses.items():
-        if ip in current and current[ip] != account_id:
-            WatchedAddress.objects.filter(ip=ip).update(account_id=account_id, due_at=now)
+    for ip, (account_id, domain) in addresses.items():
+        if ip not in current or current[ip] == (account_id, domain):
+            continue
+        moved = {"due_at": now} if current[ip][0] != account_id else {}
+        WatchedAddress.objects.filter(ip=ip).update(account_id=account_id, sending_domain=domain, **moved)
     gone = [ip for ip in current if ip not in addresses]
     for start in range(0, len(gone), CHUNK):
         WatchedAddress.objects.filter(ip__in=gone[start : start + CHUNK]).delete()
@@ -165,6 +169,8 @@ def _look_up(rows: list[WatchedAddress], zones: list[Zone]) -> list[Observation]
         names = []
         if settings.PORTAL_RECHECK_REVERSE_DNS:
             names = [found for found in pool.map(lambda ip: _reverse_name(ip, resolver), [r.ip for r in rows]) if found]
+        covered = [row for row in rows if row.sending_domain]
+        names += [found for found in pool.map(lambda row: _spf(row, resolver), covered) if found]
     # An error code in an answer (Spamhaus 127.255.255.x) condemns the zone; a query that timed out only itself.
     failing = {o.source: o.detail for o in listings if o.detail["status"] == ERROR and o.detail["codes"]}
     listings = [o for o in listings if o.detail["status"] != ERROR]
@@ -196,6 +202,18 @@ def _reverse_name(ip: str, resolver) -> Observation | None:
         return Observation(ip, FindingKind.REVERSE_DNS, "", False, detail=detail)
     summary = f"{names[0]} does not point back to {ip}" if names else f"{ip} has no reverse DNS name"
     return Observation(ip, FindingKind.REVERSE_DNS, "", True, summary, detail)
+
+
+def _spf(row: WatchedAddress, resolver) -> Observation | None:
+    """Whether the sending domain's SPF still authorises the address (RFC 7208 check_host)."""
+    evaluation = spf.evaluate(resolver, row.ip, row.sending_domain, seconds=settings.PORTAL_DNS_TIMEOUT * 4)
+    if evaluation.result == "temperror":
+        return None  # could not decide: the finding stays as it was
+    detail = {"domain": row.sending_domain, **evaluation.as_dict()}
+    if evaluation.result == "pass":
+        return Observation(row.ip, FindingKind.SPF, "", False, detail=detail)
+    summary = f"the SPF record of {row.sending_domain} no longer authorises {row.ip} ({evaluation.result})"
+    return Observation(row.ip, FindingKind.SPF, "", True, summary, detail)
 
 
 def _probe(rows: list[WatchedAddress]) -> list[Observation]:

@@ -17,6 +17,7 @@ from verification.models import FindingKind, RecheckFinding
 OPEN_EMAIL = "open@demo.test"
 LISTED_IP = "203.0.113.25"
 ZONE = "bl.spamcop.net"
+DOMAIN = "demo-newsletter.example.net"
 
 
 class Command(BaseCommand):
@@ -35,8 +36,10 @@ class Command(BaseCommand):
             register_customer(OPEN_EMAIL, DEMO_PASSWORD, "Demo Newsletter GmbH")
         account = Membership.objects.get(user__email=OPEN_EMAIL).account
         record_server(account, "demo-vm-2", "mx.demo-newsletter.example.net", [LISTED_IP])
-        set_desired_state(account, EgressState.ALLOWED, source=EgressSource.STAFF, reason="Demo: port 25 open.")
-        recheck.watch({LISTED_IP: account.pk})
+        set_desired_state(
+            account, EgressState.ALLOWED, source=EgressSource.STAFF, reason="Demo: port 25 open.", sending_domain=DOMAIN
+        )
+        recheck.watch({LISTED_IP: (account.pk, DOMAIN)})
         if not RecheckFinding.objects.current().filter(ip=LISTED_IP).exists():
             now = timezone.now()
             RecheckFinding.objects.create(
