@@ -378,7 +378,7 @@ def test_the_demo_shows_an_open_account_with_a_listed_address(db, settings, clie
 
 
 def test_a_sending_domain_whose_spf_stops_covering_the_addresses_is_found_and_the_customer_warned(
-    recheck_settings, zone, check_zone, account, decide, django_capture_on_commit_callbacks
+    recheck_settings, zone, check_zone, account, decide, django_capture_on_commit_callbacks, customer_client
 ):
     domain = "spf-recheck.example.org"
     record = f"{domain}. 60 IN TXT"
@@ -394,6 +394,8 @@ def test_a_sending_domain_whose_spf_stops_covering_the_addresses_is_found_and_th
     assert all(domain in f.summary and "(fail)" in f.summary for f in found)
     assert egress_of(account).desired == EgressState.ALLOWED  # warned, not blocked, by default
     assert AbuseEvent.objects.filter(account=account, kind=EventKind.RECHECK_WARNED).count() == 1
+    page = customer_client.get("/abuse/").content.decode()
+    assert f"Add this address to the SPF record of {domain}" in page
 
 
 def test_an_approval_records_the_domain_the_request_declared_for_the_spf_recheck(awaiting_request, reviewer):
