@@ -333,6 +333,9 @@ PORTAL_REQUIRED_VERIFICATIONS = env.list("PORTAL_REQUIRED_VERIFICATIONS", defaul
 PORTAL_VERIFICATION_URL = env.str("PORTAL_VERIFICATION_URL", default="")
 # The provider's control-panel page where customers create servers (linked when an account has none).
 PORTAL_SERVERS_URL = env.str("PORTAL_SERVERS_URL", default="")
+# The embedded demo's stand-in for that control panel (/accounts/demo-control-panel/: create a server,
+# complete verification), clearly marked as the provider's. scripts/run turns it on; off, it is a 404.
+PORTAL_DEMO_CONTROL_PANEL = env.bool("PORTAL_DEMO_CONTROL_PANEL", default=False)
 # Staff sign in with a password and a TOTP code (django-otp); the name their authenticator app shows.
 OTP_TOTP_ISSUER = "Port-25 portal"
 # Wrong codes hold off the client that typed them (accounts/code_throttle.py), never the device: a
