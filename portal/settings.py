@@ -263,6 +263,15 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Request.status and the timeline's from/to share one choice set: one enum in the schema.
     "ENUM_NAME_OVERRIDES": {"RequestStatusEnum": "requests_app.models.Status"},
+    # Tags from the path after /api/v1/ (port25, requests, platform, abuse); the customer's first.
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "TAGS": [
+        {"name": "port25", "description": "Customers: whether outbound port 25 is open for your account."},
+        {"name": "requests", "description": "Customers: file, follow and withdraw your unblock requests."},
+        {"name": "platform", "description": "The cloud platform: servers, their addresses and verifications."},
+        {"name": "abuse", "description": "Abuse reporters: reports as JSON, XARF, ARF or a batch."},
+    ],
+    "SORT_OPERATIONS": "portal.api_docs.customer_endpoints_first",
 }
 
 CELERY_BROKER_URL = env.str("PORTAL_BROKER_URL", default="filesystem://")

@@ -1,7 +1,7 @@
 """REST API for customers: port-25 status and their own unblock requests."""
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.exceptions import APIException
@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from accounts.hostnames import normalise_hostname
 from accounts.selectors import acting_account, active_addresses
 from common.single_line import SingleLineSerializerMixin
-from requests_app import field_validators
+from requests_app import api_examples, field_validators
 from requests_app.check_flow import subject_key
 from requests_app.customer_timeline import customer_message
 from requests_app.forms import clean_sending_ip, volume_validators
@@ -103,6 +103,18 @@ class UnblockRequestSerializer(SingleLineSerializerMixin, serializers.ModelSeria
             raise Conflict(str(exc)) from exc
 
 
+@extend_schema_view(
+    list=extend_schema(summary=_("List your account's unblock requests"), description=_("Newest first.")),
+    create=extend_schema(
+        summary=_("File an unblock request"),
+        description=_(
+            "Asks only what fits the use case: a personal server gives no website, a marketing sender its "
+            "opt-in, template and unsubscribe link. One open request per account (409 otherwise)."
+        ),
+        examples=[api_examples.NEW_REQUEST],
+    ),
+    retrieve=extend_schema(summary=_("Read one request: its state, checks and timeline")),
+)
 class UnblockRequestViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
@@ -120,7 +132,7 @@ class UnblockRequestViewSet(
             context["account"] = acting_account(self.request.user)
         return context
 
-    @extend_schema(request=None, responses=UnblockRequestSerializer)
+    @extend_schema(request=None, responses=UnblockRequestSerializer, summary=_("Withdraw an open request"))
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str | None = None) -> Response:
         """Withdraw an open request."""
@@ -141,7 +153,11 @@ class Port25StatusSerializer(serializers.Serializer):
     missing_verifications = serializers.ListField(child=serializers.CharField())
 
 
-@extend_schema(responses=Port25StatusSerializer)
+@extend_schema(
+    responses=Port25StatusSerializer,
+    summary=_("Is port 25 open for your account?"),
+    examples=[api_examples.PORT25_BLOCKED, api_examples.PORT25_OPEN],
+)
 @api_view(["GET"])
 def port25_status_view(request: Request) -> Response:
     """Whether outbound port 25 is open for your account, and why not."""
