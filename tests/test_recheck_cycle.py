@@ -18,7 +18,7 @@ from django.test import Client
 from django.utils import timezone
 
 from abuse import recheck_policy
-from abuse.management.commands.seed_demo_recheck import LISTED_IP, OPEN_EMAIL
+from abuse.management.commands.seed_demo_abuse import LISTED_IP, OPEN_EMAIL
 from abuse.models import AbuseEvent, EventKind
 from abuse.tasks import recheck_open_addresses
 from accounts.models import Account, User
@@ -368,8 +368,8 @@ def test_the_demo_shows_an_open_account_with_a_listed_address(db, settings, clie
     settings.DEBUG = True
     settings.PORTAL_CHECK_ALLOW_NETWORKS = ["203.0.113.0/24"]
     call_command("seed_demo")
-    call_command("seed_demo_recheck")
-    call_command("seed_demo_recheck")  # idempotent
+    call_command("seed_demo_abuse")
+    call_command("seed_demo_abuse")  # idempotent
     client.force_login(User.objects.get(email=OPEN_EMAIL))
     page = client.get("/abuse/").content.decode()
     assert LISTED_IP in page and "bl.spamcop.net" in page and "https://www.spamcop.net/bl.shtml" in page
