@@ -2,9 +2,11 @@
 
     .venv/bin/python scripts/readme_screenshots.py      # writes docs/screenshots/*.png
 
-It migrates a database in a temporary folder, loads `seed_demo` and one demo request with a
-reviewer's question, serves it with `runserver` on a free port, signs in as the demo customer and the
-demo reviewer (password, then the TOTP code of the demo key) and stops the server by its PID.
+It migrates a database in a temporary folder, loads the demo data (seed_demo, seed_demo_abuse,
+seed_demo_requests: a customer in each state), serves it with `runserver` on a free port, signs in as
+the demo reviewer (password, then the TOTP code of the demo key) and each demo customer, and stops the
+server by its PID. The reviewer's request page at 1280 and 1920 px, the queue, the customer's home in
+each state and the request page at a phone's width.
 """
 
 import base64
@@ -29,40 +31,20 @@ def free_port() -> int:
 
 
 def prepare(env: dict[str, str]) -> int:
-    """The demo data, and a request waiting on the customer's answer; returns the request's id."""
+    """The demo data (a customer in each state, requests with their checks); returns the id of the
+    request awaiting review."""
     os.environ.update(env)
     import django
 
     django.setup()
     from django.core.management import call_command
 
-    from accounts.management.commands.seed_demo import CUSTOMER_EMAIL, REVIEWER_EMAIL
-    from accounts.models import User
-    from requests_app import review
-    from requests_app.lifecycle import transition
-    from requests_app.models import Status
-    from requests_app.services import submit_request
-    from tests.request_answers import personal_server_answers
+    from requests_app.models import Status, UnblockRequest
 
     call_command("migrate", verbosity=0)
-    call_command("seed_demo", verbosity=0)
-    customer = User.objects.get(email=CUSTOMER_EMAIL)
-    account = customer.membership.account
-    answers = personal_server_answers(
-        company_name="Demo Hosting Ltd",
-        company_website="https://demo-hosting.example.net",
-        sending_domain="demo-hosting.example.net",
-        mail_server_hostname="mail.demo-hosting.example.net",
-        mail_server_ip="203.0.113.10",
-    )
-    request = submit_request(account, customer, answers)
-    transition(request.pk, Status.AWAITING_REVIEW, actor=None, message="Automated checks finished.")
-    reviewer = User.objects.get(email=REVIEWER_EMAIL)
-    review.assign(request.pk, reviewer, reviewer)
-    review.ask_for_information(
-        request.pk, reviewer, expected_status=Status.AWAITING_REVIEW, question="Which domains will send from it?"
-    )
-    return request.pk
+    for command in ("seed_demo", "seed_demo_abuse", "seed_demo_requests"):
+        call_command(command, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115 - closed at exit
+    return UnblockRequest.objects.get(status=Status.AWAITING_REVIEW).pk
 
 
 def wait_until_up(url: str, deadline: float) -> None:
@@ -75,11 +57,22 @@ def wait_until_up(url: str, deadline: float) -> None:
     raise SystemExit(f"the portal did not answer at {url}")
 
 
+# The customer's home in each state: (file name, log-in).
+HOMES = (
+    ("customer-home-blocked", "customer@demo.test"),
+    ("customer-home-pending", "waiting@demo.test"),
+    ("customer-home-question", "question@demo.test"),
+    ("customer-home-open", "approved@demo.test"),
+    ("customer-home-rejected", "rejected@demo.test"),
+    ("customer-home-revoked", "revoked@demo.test"),
+)
+
+
 def shoot(url: str, request_id: int) -> None:
     from django_otp.oath import TOTP
     from playwright.sync_api import sync_playwright
 
-    from accounts.management.commands.seed_demo import CUSTOMER_EMAIL, DEMO_PASSWORD, DEMO_TOTP_SECRET, REVIEWER_EMAIL
+    from accounts.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, REVIEWER_EMAIL
     from tests.browser_fixtures import CHROMIUM_ARGS
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -95,21 +88,35 @@ def shoot(url: str, request_id: int) -> None:
         page.get_by_role("button", name="Verify").click()
         page.goto(f"/admin/requests_app/unblockrequest/{request_id}/change/")
         page.screenshot(path=OUT / "reviewer-request.png")
-        page.goto("/admin/requests_app/unblockrequest/?queue=needs_info")
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        page.screenshot(path=OUT / "reviewer-request-1920.png")
+        page.set_viewport_size({"width": 1280, "height": 860})
+        page.goto("/admin/requests_app/unblockrequest/")
         page.screenshot(path=OUT / "reviewer-queue.png")
+        desk.close()
 
-        for name, viewport in (("customer-port25", (1280, 860)), ("customer-request-phone", (390, 844))):
-            context = browser.new_context(base_url=url, viewport={"width": viewport[0], "height": viewport[1]})
-            customer = context.new_page()
-            customer.goto("/accounts/login/")
-            customer.get_by_label("Email address").fill(CUSTOMER_EMAIL)
-            customer.get_by_label("Password").fill(DEMO_PASSWORD)
-            customer.get_by_role("button", name="Sign in").click()
-            if name == "customer-request-phone":
-                customer.goto(f"/requests/{request_id}/")
+        for name, email in HOMES:
+            customer = signed_in(browser, url, email, (1280, 860))
             customer.screenshot(path=OUT / f"{name}.png")
-            context.close()
+            customer.context.close()
+        phone = signed_in(browser, url, "question@demo.test", (390, 844))
+        phone.get_by_role("link", name="Answer the question").first.click()
+        phone.screenshot(path=OUT / "customer-request-phone.png")
+        phone.context.close()
         browser.close()
+
+
+def signed_in(browser, url: str, email: str, viewport: tuple[int, int]):
+    """A page of a new browser context, signed in as the demo customer `email`, on the home page."""
+    from accounts.management.commands.seed_demo import DEMO_PASSWORD
+
+    context = browser.new_context(base_url=url, viewport={"width": viewport[0], "height": viewport[1]})
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    return page
 
 
 def main() -> None:
@@ -122,6 +129,7 @@ def main() -> None:
             "PORTAL_DEBUG": "1",
             "PORTAL_BASE_URL": url,
             "PORTAL_BROKER_URL": "memory://",  # nothing here needs a worker
+            "PORTAL_CHECK_ALLOW_NETWORKS": "203.0.113.0/24,2001:db8::/32",  # the demo servers' addresses
         }
         request_id = prepare(env)
         server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
