@@ -79,9 +79,11 @@ def embedded_portal(tmp_path):
     log = tmp_path / "run.log"
     env = {**clean_environ(), "PORTAL_PORT": str(port)}
     with log.open("wb") as out:
+        # Ctrl-C must reach scripts/run's trap even when pytest was started in the background of a
+        # shell, which ignores SIGINT there (and a shell cannot trap a signal ignored at its start).
         process = subprocess.Popen(
-            [project / "scripts" / "run"], cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            ["env", "--default-signal=INT", project / "scripts" / "run"], cwd=project, env=env, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     portal = EmbeddedPortal(project, port, env, log, process)
     try:
