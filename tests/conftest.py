@@ -32,6 +32,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 pytest_plugins = [
+    "tests.parallel_workers",
     "tests.review_fixtures",
     "tests.check_fixtures",
     "tests.browser_fixtures",
@@ -108,8 +109,12 @@ def _mail_sent_in_process(request, monkeypatch):
 
 
 def redis_url(db: int) -> str:
-    """A database of the Redis that scripts/test starts (PORTAL_REDIS_URL names its database 0)."""
-    return os.environ["PORTAL_REDIS_URL"].rsplit("/", 1)[0] + f"/{db}"
+    """Database `db` of this worker's block of the Redis that scripts/test starts (tests/parallel_workers.py).
+
+    PORTAL_REDIS_URL names the block's first database, which the broker uses.
+    """
+    base, first = os.environ["PORTAL_REDIS_URL"].rsplit("/", 1)
+    return f"{base}/{int(first) + db}"
 
 
 def make_customer(email: str, account_name: str, server_id: str, ips: list[str]) -> User:
