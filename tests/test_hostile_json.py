@@ -16,6 +16,7 @@ from abuse.models import AbuseReport, Category, Channel, RejectedReport
 from abuse.revocations import revoke
 from common import bounded_json
 from tests.abuse_samples import reporter_with_token
+from tests.parts import missing, need_postgres
 from tests.test_platform_api import platform as platform  # fixture
 from tests.test_platform_api import platform_token as platform_token  # fixture
 
@@ -79,6 +80,10 @@ def test_depth_counts_without_recursion():
     assert bounded_json.depth(_nested(50_000)) == 50_000
 
 
+# The evidence is written past the ORM, with PostgreSQL's cast to jsonb.
+NEEDS_POSTGRES = missing(need_postgres("evidence stored as jsonb past the ORM"))
+
+
 def _stored_report(evidence_json: str) -> AbuseReport:
     """A report whose evidence was stored as this JSON text (before the limit), written past the ORM."""
     report = AbuseReport.objects.create(
@@ -100,6 +105,7 @@ def _superuser_browser(django_user_model) -> Client:
     return browser
 
 
+@NEEDS_POSTGRES
 @pytest.mark.parametrize("levels", [33, 700, 900, 3_000])
 def test_stored_evidence_of_any_depth_renders_on_the_admin_page(db, django_user_model, levels):
     report = _stored_report('{"text": ' + "[" * levels + '"bottom"' + "]" * levels + "}")
@@ -111,6 +117,7 @@ def test_stored_evidence_of_any_depth_renders_on_the_admin_page(db, django_user_
     assert "nested deeper than 32 levels" in page or "Nested too deeply to read here" in page
 
 
+@NEEDS_POSTGRES
 def test_the_customer_page_of_a_report_with_unreadably_deep_evidence_renders(customer_client, account, settings):
     settings.PORTAL_EGRESS_TARGETS = {"default": {"backend": "simulated"}}
     report = _stored_report('{"text": ' + "[" * 3_000 + "1" + "]" * 3_000 + "}")

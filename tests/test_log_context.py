@@ -16,6 +16,7 @@ from egress.tasks import reconcile_target
 from operations import log_context
 from operations.log_context import ContextFilter, PortalJsonFormatter
 from tests.conftest import redis_url
+from tests.parts import missing, need_redis
 
 
 @pytest.fixture
@@ -57,6 +58,7 @@ def test_the_signed_in_customers_account_is_on_the_line(customer_client, account
     assert line["account"] == str(account.pk)
 
 
+@missing(need_redis())
 def test_a_task_queued_in_a_request_carries_its_id_in_the_message_headers():
     broker_url = redis_url(6)
     queue = f"log-context-{uuid.uuid4().hex[:8]}"

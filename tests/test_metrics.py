@@ -27,6 +27,7 @@ from egress.services import set_desired_state
 from requests_app.models import Status
 from requests_app.review import approve, reject
 from tests.conftest import redis_url
+from tests.parts import missing, need_redis
 from tests.review_fixtures import awaiting, finished_run
 from verification.models import CheckResult
 
@@ -203,6 +204,7 @@ def test_abuse_reports_revocations_and_time_to_revoke(client, account):
     assert value(samples, "portal_abuse_time_to_revoke_seconds_bucket", le="5.0") == 1
 
 
+@missing(need_redis())
 @pytest.mark.django_db
 def test_celery_queue_lengths_and_broker_state(client, settings):
     settings.CELERY_BROKER_URL = redis_url(5)

@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import generate_latest
 
 from gateway.metrics import Metrics
-from tests.parts import missing, need_commands
+from tests.parts import missing, need_commands, need_redis
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "prometheus"
 DASHBOARD = DEPLOY.parent / "grafana" / "dashboards" / "portal.json"
@@ -51,6 +51,7 @@ def test_every_alert_has_unit_tests_that_pass(rules_file):
     assert "SUCCESS" in promtool("test", "rules", f"{rules_file}.rules.test.yml")
 
 
+@missing(need_redis())  # the queues' consumers are read from a Redis broker only
 @pytest.mark.django_db
 def test_the_rules_and_the_dashboard_name_only_series_the_portal_serves(client):
     served = {
