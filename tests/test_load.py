@@ -19,7 +19,7 @@ from tests.load_run import audit_load, figures_table, load_figures, pipeline_fig
 from tests.parts import missing
 
 MISSING = missing_for_stack()
-pytestmark = [missing(MISSING), pytest.mark.slow]
+pytestmark = [missing(MISSING), pytest.mark.slow, pytest.mark.alone]
 
 FILERS = 160  # accounts that may file (one request each); more than a run uses
 REPORTED = 20  # accounts the reporters complain about (they never file)
