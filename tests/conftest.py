@@ -78,7 +78,7 @@ def staff_pass_two_factor(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings, loopback_dns):
+def _test_settings(settings, loopback_dns, tmp_path_factory):
     """Every lookup the code makes goes to the loopback server, never to the Internet."""
     settings.PORTAL_DNS_NAMESERVERS = [loopback_dns.nameserver]
     settings.PORTAL_DNS_TIMEOUT = 2.0
@@ -91,6 +91,9 @@ def _test_settings(settings, loopback_dns):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Not the checkout's var/staticfiles, which the live stack collects into (tests/live_stack.py) while
+    # another xdist worker's WhiteNoise would be reading it: a folder nobody writes.
+    settings.STATIC_ROOT = tmp_path_factory.getbasetemp() / "no-static-root"
 
 
 @pytest.fixture(autouse=True)
