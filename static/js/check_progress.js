@@ -7,6 +7,7 @@
   var counter = section.querySelector("[data-role=progress]");
   var badge = document.querySelector("[data-testid=request-status]");
   var rerun = section.querySelector("[data-role=rerun]");
+  var rerunWait = section.querySelector("[data-role=rerun-wait]");
   var RUNNING = ["submitted", "checking"];
 
   function row(check) {
@@ -34,6 +35,10 @@
       badge.className = "badge badge-" + data.status;
     }
     if (rerun) rerun.hidden = !data.can_rerun;
+    if (rerunWait) {
+      rerunWait.textContent = data.rerun_wait;
+      rerunWait.hidden = !data.rerun_wait;
+    }
     if (!data.run) return;
     var open = {};
     list.querySelectorAll("li[data-check] details[open]").forEach(function (d) {
