@@ -65,7 +65,7 @@ def decision_to_enforced(lab, rounds: int, down: set[int] = frozenset()) -> list
     """Seconds from the decision to the last gateway's answer, per round (down gateways left out)."""
     from egress.adapters import Change, EgressError
     from egress.adapters.http import HttpAdapter
-    from tests.gateway_lab import TOKEN
+    from tests.harnesses.gateway_lab import TOKEN
 
     adapters = [
         HttpAdapter(name=f"gw{node.index}", url=node.url, token=TOKEN, ca_file=str(lab.ca), timeout=10)
@@ -99,7 +99,7 @@ def apply_cost(lab, rounds: int) -> tuple[list[float], list[float]]:
     from egress.adapters import Change
     from egress.adapters.http import HttpAdapter
     from nft_ruleset import Ruleset
-    from tests.gateway_lab import PORT, TOKEN, trusting
+    from tests.harnesses.gateway_lab import PORT, TOKEN, trusting
 
     node = lab.gateways[0]
     adapter = HttpAdapter(name="gw", url=node.url, token=TOKEN, ca_file=str(lab.ca), timeout=10)
@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40, help="changes timed per fleet size")
     options = parser.parse_args()
     setup_django()
-    from tests.gateway_lab import fleet_lab
+    from tests.harnesses.gateway_lab import fleet_lab
 
     p99, rows = {}, []
     with tempfile.TemporaryDirectory() as directory:

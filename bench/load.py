@@ -1,7 +1,7 @@
 """Benchmark: the load test (tests/test_load.py) for longer, with more users, and its figures.
 
 The same production-shaped portal on loopback (own PostgreSQL cluster and Redis, gunicorn, a Celery
-worker with beat; tests/live_stack.py) and the same Locust users (tests/load_locustfile.py):
+worker with beat; tests/harnesses/live_stack.py) and the same Locust users (tests/harnesses/load_locustfile.py):
 customers signing in and filing requests by form and API, polling; reviewers working the admin
 queue and approving; a feedback loop posting abuse reports. Prints throughput and p50/p99 per
 endpoint, then audits the database for lost writes, and writes the figures to var/load-bench.json.
@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.check_fixtures import CHECKS_ZONE  # noqa: E402
 from tests.dns_server import LoopbackDNS  # noqa: E402
-from tests.live_services import missing_for_stack  # noqa: E402
-from tests.live_stack import Cluster  # noqa: E402
-from tests.load_run import audit_load, figures_table, load_figures, pipeline_figures, run_load, settle  # noqa: E402
+from tests.harnesses.live_services import missing_for_stack  # noqa: E402
+from tests.harnesses.live_stack import Cluster  # noqa: E402
+from tests.harnesses.load_run import audit_load, figures_table, load_figures, pipeline_figures, run_load, settle  # noqa: E402
 
 
 def main() -> int:

@@ -1,6 +1,6 @@
 """Benchmark: what one /metrics scrape costs as the tables grow (its series are read from the database).
 
-A PostgreSQL cluster of its own (tests/live_services.py), migrated; then rounds of rows added in bulk
+A PostgreSQL cluster of its own (tests/harnesses/live_services.py), migrated; then rounds of rows added in bulk
 (check results, request events, outbox rows, egress decisions, abuse reports and revocations) and,
 after each round, the median time of the collector's queries (the broadcast to the workers is left
 out: it waits PORTAL_METRICS_INSPECT_TIMEOUT whatever the data). The ratio is against the same
@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.live_services import Postgres  # noqa: E402  (needs no Django)
+from tests.harnesses.live_services import Postgres  # noqa: E402  (needs no Django)
 
 
 def main() -> None:

@@ -35,8 +35,8 @@ def main() -> None:
     from django.conf import settings
 
     from tests.check_fixtures import make_certificate
-    from tests.nmap_relay import nmap_missing, run_nmap
-    from tests.relay_servers import ALL_CASES, NMAP_IS_WRONG, part_missing, relay_matrix
+    from tests.harnesses.nmap_relay import nmap_missing, run_nmap
+    from tests.harnesses.relay_servers import ALL_CASES, NMAP_IS_WRONG, part_missing, relay_matrix
 
     if nmap_missing():
         sys.exit(f"bench/relay_agreement.py {nmap_missing()}")

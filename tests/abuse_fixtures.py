@@ -1,4 +1,4 @@
-"""Fixtures of the abuse tests, a plugin of tests/conftest.py's `pytest_plugins` (see tests/live_fixtures.py).
+"""Fixtures of the abuse tests, a plugin of tests/conftest.py's `pytest_plugins` (see tests/harnesses/live_fixtures.py).
 
 Mail reporters for the tests of who sent a report: a feedback loop at bigmail.example whose mail
 OpenDKIM signs (tests/dkim_signer.py), its key in the tests' DNS zone, and an attacker who signs as

@@ -36,7 +36,7 @@ pytest_plugins = [
     "tests.review_fixtures",
     "tests.check_fixtures",
     "tests.browser_fixtures",
-    "tests.live_fixtures",
+    "tests.harnesses.live_fixtures",
     "tests.abuse_fixtures",
 ]
 
@@ -91,7 +91,7 @@ def _test_settings(settings, loopback_dns, tmp_path_factory):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    # Not the checkout's var/staticfiles, which the live stack collects into (tests/live_stack.py) while
+    # Not the checkout's var/staticfiles, which the live stack collects into (tests/harnesses/live_stack.py) while
     # another xdist worker's WhiteNoise would be reading it: a folder nobody writes.
     settings.STATIC_ROOT = tmp_path_factory.getbasetemp() / "no-static-root"
 

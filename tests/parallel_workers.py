@@ -27,7 +27,7 @@ from xdist.scheduler import LoadScopeScheduling
 
 REDIS_DBS_PER_WORKER = 8
 
-# Files whose tests share a server the session starts once (tests/live_stack.py's cluster:
+# Files whose tests share a server the session starts once (tests/harnesses/live_stack.py's cluster:
 # PostgreSQL with the schema migrated), and the fixture that marks such a test.
 SHARED_GROUPS = {
     "live-stack": {

@@ -15,8 +15,8 @@ from egress.models import EgressSource, EgressState, SimulatedAllowance
 from egress.services import set_desired_state
 from tests.abuse_fixtures import fbl_mail, framing_report
 from tests.conftest import CUSTOMER_IPS, OTHER_IPS, make_customer
-from tests.dovecot_server import MISSING, Dovecot
-from tests.live_services import log_tail, wait_for
+from tests.harnesses.dovecot_server import MISSING, Dovecot
+from tests.harnesses.live_services import log_tail, wait_for
 from tests.parts import first_missing, missing, need_postgres, need_redis
 from tests.test_abuse_worker import TARGETS, celery_worker, worker_env
 

@@ -19,7 +19,7 @@ from django.db import connection
 from abuse import mailbox_feed, tasks
 from abuse.models import AbuseReport, MailboxMessage, RejectedReport
 from tests.abuse_samples import backdate_addresses, fbl_report, sample
-from tests.dovecot_server import MISSING, Dovecot
+from tests.harnesses.dovecot_server import MISSING, Dovecot
 from tests.hostile_headers import TOKENS, field, placed
 from tests.parts import first_missing, missing, need_postgres
 

@@ -25,7 +25,7 @@ from egress.models import EgressSource, EgressState, SimulatedAllowance
 from egress.services import set_desired_state
 from tests.abuse_samples import report_json, reporter_with_token
 from tests.conftest import CUSTOMER_IPS, make_customer
-from tests.live_services import log_tail, wait_for
+from tests.harnesses.live_services import log_tail, wait_for
 from tests.loopback import free_port
 from tests.parts import first_missing, missing, need_postgres, need_redis
 from tests.review_fixtures import staff_in

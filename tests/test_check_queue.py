@@ -14,7 +14,7 @@ from egress.services import set_desired_state
 from requests_app.services import submit_request
 from tests.abuse_samples import report_json, reporter_with_token
 from tests.conftest import CUSTOMER_IPS, answers, make_customer
-from tests.live_services import log_tail, wait_for
+from tests.harnesses.live_services import log_tail, wait_for
 from tests.parts import first_missing, missing, need_postgres, need_redis
 from tests.smtp_servers import LOCAL_DOMAIN, SERVER_NAME, raw_server
 from tests.test_abuse_worker import TARGETS, allowed, celery_worker, worker_env

@@ -7,10 +7,10 @@ server is missing fails in CI and skips elsewhere, saying what to install (tests
 import pytest
 
 from tests.check_fixtures import make_subject
-from tests.nmap_relay import nmap_missing, run_nmap
+from tests.harnesses.nmap_relay import nmap_missing, run_nmap
+from tests.harnesses.real_mtas import exim_missing, postfix_missing
+from tests.harnesses.relay_servers import ALL_CASES, NMAP_IS_WRONG, part_missing, relay_matrix
 from tests.parts import first_missing, missing
-from tests.real_mtas import exim_missing, postfix_missing
-from tests.relay_servers import ALL_CASES, NMAP_IS_WRONG, part_missing, relay_matrix
 from verification.checks import relay_probe
 from verification.outcome import Deadline, Verdict
 

@@ -1,4 +1,4 @@
-"""The `nftables` backend for real, in network namespaces made by the test (tests/netns_lab.py)."""
+"""The `nftables` backend for real, in network namespaces made by the test (tests/harnesses/netns_lab.py)."""
 
 import ipaddress
 import json
@@ -13,7 +13,7 @@ from egress.models import EgressSource, EgressState
 from egress.reconcile import reconcile
 from tests.conftest import CUSTOMER_IPS, OTHER_IPS
 from tests.egress_support import decide, eager_tasks
-from tests.netns_lab import SPARE_IPS, Lab, connect, gateway_lab_context, host_lab_context
+from tests.harnesses.netns_lab import SPARE_IPS, Lab, connect, gateway_lab_context, host_lab_context
 from tests.parts import first_missing, missing, need_commands, need_root
 
 __all__ = ["decide"]  # a fixture

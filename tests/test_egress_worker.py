@@ -19,7 +19,7 @@ from egress.models import ChangeStatus, EgressChange, EgressSource, EgressState,
 from egress.services import set_desired_state
 from tests.conftest import CUSTOMER_IPS, make_customer
 from tests.egress_support import API_TOKEN, FakeNetworkAPI
-from tests.live_services import wait_for
+from tests.harnesses.live_services import wait_for
 from tests.loopback import free_port
 from tests.parts import first_missing, missing, need_postgres, need_redis
 

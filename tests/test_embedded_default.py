@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_services import ROOT, wait_for
-from tests.live_stack import clean_environ, http_status
+from tests.harnesses.live_services import ROOT, wait_for
+from tests.harnesses.live_stack import clean_environ, http_status
 from tests.loopback import free_port
 
 # An account of the demo data with port 25 open, and a reporter's token: printed as JSON.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_services import wait_for
+from tests.harnesses.live_services import wait_for
 from tests.test_embedded_default import SETUP, EmbeddedPortal, firewall_allows
 from tests.test_embedded_default import embedded_portal as embedded_portal  # the fixture
 

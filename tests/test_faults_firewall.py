@@ -1,4 +1,4 @@
-"""Faults in the provider's firewall API, with real processes (tests/live_stack.py runs the production
+"""Faults in the provider's firewall API, with real processes (tests/harnesses/live_stack.py runs the production
 shape on loopback).
 
 - the provider's firewall API failing and timing out for a while, then back;
@@ -18,7 +18,7 @@ from egress.models import ChangeStatus, EgressChange, EgressSource, EgressState
 from egress.outbox import apply_due
 from egress.services import set_desired_state
 from tests.egress_support import API_TOKEN, FakeNetworkAPI
-from tests.fault_support import (
+from tests.harnesses.fault_support import (
     approve,
     decisions,
     file_request,
@@ -28,8 +28,8 @@ from tests.fault_support import (
     pending_in_admin,
     wait_until_reviewable,
 )
-from tests.live_services import wait_for
-from tests.live_stack import Client
+from tests.harnesses.live_services import wait_for
+from tests.harnesses.live_stack import Client
 
 # --- the provider's firewall API down for a while ---------------------------------------------------------
 

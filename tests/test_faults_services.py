@@ -1,4 +1,4 @@
-"""Faults in the servers the portal depends on, with real processes killed for real (tests/live_stack.py
+"""Faults in the servers the portal depends on, with real processes killed for real (tests/harnesses/live_stack.py
 runs the production shape on loopback).
 
 - Redis killed while customers file requests and reviewers approve, then started again (empty);
@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.fault_support import (
+from tests.harnesses.fault_support import (
     APPROVED_MESSAGE,
     allowed,
     approve,
@@ -29,8 +29,8 @@ from tests.fault_support import (
     statuses,
     wait_until_reviewable,
 )
-from tests.live_services import wait_for
-from tests.live_stack import Client, request_answers
+from tests.harnesses.live_services import wait_for
+from tests.harnesses.live_stack import Client, request_answers
 
 # --- Redis (broker and cache) killed while people work -------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Faults in the Celery worker, with real processes killed for real (tests/live_stack.py runs the
+"""Faults in the Celery worker, with real processes killed for real (tests/harnesses/live_stack.py runs the
 production shape on loopback).
 
 - a Celery worker `kill -9`ed in the middle of a request's checks, and in the middle of an egress apply.
@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests.egress_support import API_TOKEN, FakeNetworkAPI
-from tests.fault_support import (
+from tests.harnesses.fault_support import (
     allowed,
     approve,
     decisions,
@@ -27,8 +27,8 @@ from tests.fault_support import (
     status_of,
     wait_until_reviewable,
 )
-from tests.live_services import wait_for
-from tests.live_stack import Client
+from tests.harnesses.live_services import wait_for
+from tests.harnesses.live_stack import Client
 from tests.smtp_servers import raw_server, tarpit
 
 # --- a worker killed in the middle of the checks ------------------------------------------------------

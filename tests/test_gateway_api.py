@@ -12,7 +12,7 @@ import pytest
 from egress.adapters import Change, EgressError
 from egress.adapters.http import HttpAdapter
 from gateway.config import ConfigError, from_environment
-from tests.gateway_lab import PORT, TOKEN, FleetLab, fleet_lab, trusting
+from tests.harnesses.gateway_lab import PORT, TOKEN, FleetLab, fleet_lab, trusting
 from tests.parts import first_missing, missing, need_commands, need_root
 
 pytestmark = missing(

@@ -1,4 +1,4 @@
-"""One portal drives a fleet of real gateway services (tests/gateway_lab.py): three gateways, each
+"""One portal drives a fleet of real gateway services (tests/harnesses/gateway_lab.py): three gateways, each
 in its own network namespace with nftables, reached over TLS as `http` targets; a customer
 namespace whose SYN to tcp/25 each gateway forwards or refuses for real."""
 
@@ -18,8 +18,8 @@ from egress.targets import adapter_for
 from egress.traffic import collect
 from tests.conftest import CUSTOMER_IPS
 from tests.egress_support import decide, eager_tasks
-from tests.gateway_lab import PORT, FleetLab, fleet_lab, trusting
-from tests.netns_lab import SPARE_IPS
+from tests.harnesses.gateway_lab import PORT, FleetLab, fleet_lab, trusting
+from tests.harnesses.netns_lab import SPARE_IPS
 from tests.parts import first_missing, missing, need_commands, need_root
 
 __all__ = ["decide"]  # a fixture

@@ -1,8 +1,8 @@
 """Load: customers, reviewers and abuse reporters at once against the production shape, on loopback.
 
 gunicorn (2 workers x 4 threads) + PostgreSQL + Redis (broker and cache) + a Celery worker with beat,
-all real processes (tests/live_stack.py), driven by Locust run headless for a bounded time
-(tests/load_locustfile.py). Afterwards: no 5xx (no error at all), and no lost write: every request
+all real processes (tests/harnesses/live_stack.py), driven by Locust run headless for a bounded time
+(tests/harnesses/load_locustfile.py). Afterwards: no 5xx (no error at all), and no lost write: every request
 the portal acknowledged is in the database and was checked, every approval it confirmed is recorded,
 the firewall (the simulated backend's table) allows exactly the approved accounts' addresses, and
 every accepted abuse report is stored. The figures are printed (pytest -s) and written to
@@ -14,8 +14,8 @@ import os
 
 import pytest
 
-from tests.live_services import ROOT, missing_for_stack
-from tests.load_run import audit_load, figures_table, load_figures, pipeline_figures, run_load, settle
+from tests.harnesses.live_services import ROOT, missing_for_stack
+from tests.harnesses.load_run import audit_load, figures_table, load_figures, pipeline_figures, run_load, settle
 from tests.parts import missing
 
 MISSING = missing_for_stack()

@@ -30,7 +30,7 @@ from requests_app import review
 from requests_app.models import Status
 from tests.abuse_samples import backdate_addresses
 from tests.conftest import CUSTOMER_IPS, OTHER_IPS, make_customer
-from tests.live_services import log_tail, wait_for
+from tests.harnesses.live_services import log_tail, wait_for
 from tests.loopback import free_port
 from tests.parts import first_missing, missing, need_postgres, need_redis
 from tests.review_fixtures import awaiting

@@ -1,4 +1,4 @@
-"""The operator's view of the live stack (tests/live_stack.py: gunicorn, Celery workers with beat,
+"""The operator's view of the live stack (tests/harnesses/live_stack.py: gunicorn, Celery workers with beat,
 PostgreSQL, Redis), scraped by a real Prometheus (Debian's) on loopback with the shipped alert rules.
 
 One deployment, in steps an operator would live through: customers file requests; a reviewer approves
@@ -21,9 +21,9 @@ import pytest
 import requests
 
 from tests.egress_support import API_TOKEN, FakeNetworkAPI
-from tests.fault_support import file_request, wait_until_reviewable
-from tests.live_services import Service, missing_for_stack, wait_for
-from tests.live_stack import Client, request_answers
+from tests.harnesses.fault_support import file_request, wait_until_reviewable
+from tests.harnesses.live_services import Service, missing_for_stack, wait_for
+from tests.harnesses.live_stack import Client, request_answers
 from tests.loopback import free_port
 from tests.parts import first_missing, missing, need_commands
 

@@ -15,7 +15,7 @@ from requests_app.check_flow import subject_key
 from requests_app.models import Status, UnblockRequest
 from requests_app.services import submit_request
 from tests.conftest import answers
-from tests.live_services import log_tail, wait_for
+from tests.harnesses.live_services import log_tail, wait_for
 from tests.parts import first_missing, missing, need_postgres, need_redis
 from tests.smtp_servers import LOCAL_DOMAIN, SERVER_NAME, ClosedRelay, smtp_server
 from verification.models import CheckRun, ResultStatus

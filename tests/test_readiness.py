@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from egress.models import EgressTarget
-from tests.live_services import Redis
+from tests.harnesses.live_services import Redis
 from tests.parts import missing, need_commands
 
 

@@ -26,8 +26,8 @@ from egress.models import AccountEgress, EgressSource, EgressState
 from requests_app import review
 from tests.conftest import CUSTOMER_IPS, make_customer
 from tests.egress_support import decide, eager_tasks
+from tests.harnesses.real_mtas import POSTFIX, Case, PostfixServers, postfix_missing
 from tests.parts import missing
-from tests.real_mtas import POSTFIX, Case, PostfixServers, postfix_missing
 from tests.test_metrics import scrape, value
 from verification import recheck
 from verification.checks import dnsbl, relay_probe

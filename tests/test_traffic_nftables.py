@@ -17,7 +17,7 @@ from egress.targets import adapter_for
 from egress.tasks import collect_traffic, sweep
 from tests.conftest import CUSTOMER_IPS
 from tests.egress_support import decide, eager_tasks
-from tests.netns_lab import connect, gateway_lab_context
+from tests.harnesses.netns_lab import connect, gateway_lab_context
 from tests.parts import first_missing, missing, need_commands, need_root
 
 __all__ = ["decide"]  # a fixture

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from abuse.models import AbuseReport, Category, Channel
 from portal.celery import app
-from tests.live_services import log_tail, wait_for
+from tests.harnesses.live_services import log_tail, wait_for
 from tests.parts import first_missing, missing, need_postgres, need_redis
 from tests.test_abuse_worker import celery_worker, worker_env
 

@@ -10,7 +10,15 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.real_mtas import EXIM_CASES, POSTFIX_CASES, Case, EximServer, PostfixServers, exim_missing, postfix_missing
+from tests.harnesses.real_mtas import (
+    EXIM_CASES,
+    POSTFIX_CASES,
+    Case,
+    EximServer,
+    PostfixServers,
+    exim_missing,
+    postfix_missing,
+)
 from tests.smtp_servers import ClosedRelay, Greylisting, OpenRelay, TrickRelay, smtp_server
 
 AIOSMTPD_CASES = (

@@ -1,13 +1,13 @@
 """What the fault tests (tests/test_faults_*.py) look at: what an operator would see from outside.
 
 SQL against the database, the admin's pages, a customer's API call and a reviewer's Approve button.
-Their deployments come from the `deploy` fixture (tests/live_fixtures.py).
+Their deployments come from the `deploy` fixture (tests/harnesses/live_fixtures.py).
 """
 
 import re
 
-from tests.live_services import missing_for_stack, wait_for
-from tests.live_stack import Client
+from tests.harnesses.live_services import missing_for_stack, wait_for
+from tests.harnesses.live_stack import Client
 from tests.parts import missing
 
 MISSING = missing_for_stack()

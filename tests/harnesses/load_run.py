@@ -1,4 +1,4 @@
-"""The load run against a `tests.live_stack.Portal`: Locust in a subprocess, then its figures and audit.
+"""The load run against a `tests.harnesses.live_stack.Portal`: Locust in a subprocess, then its figures and audit.
 
 Used by tests/test_load.py (bounded, in CI) and bench/load.py (longer, by hand).
 """
@@ -8,18 +8,21 @@ import math
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from tests.live_services import ROOT, wait_for
-from tests.live_stack import PASSWORD, Portal, clean_environ
+from tests.harnesses.live_services import ROOT, wait_for
+from tests.harnesses.live_stack import PASSWORD, Portal, clean_environ
+
+HERE = Path(__file__).resolve().parent  # beside load_locustfile.py
 
 
 def run_load(portal: Portal, data: dict, *, filers: int, users: int, spawn_rate: float, seconds: int,
              polls: int = 4) -> dict:  # fmt: skip
-    """Run tests/load_locustfile.py against the portal for `seconds`; returns what it recorded."""
+    """Run tests/harnesses/load_locustfile.py against the portal for `seconds`; returns what it recorded."""
     data_file, out_file = portal.folder / "load-data.json", portal.folder / "load-out.json"
     data_file.write_text(json.dumps(data))
     classes = ["BrowserCustomer", "ApiCustomer", "Reviewer"] + (["Reporter"] if data.get("reporters") else [])
-    argv = [sys.executable, "-m", "locust", "-f", str(ROOT / "tests" / "load_locustfile.py"), "--headless",
+    argv = [sys.executable, "-m", "locust", "-f", str(HERE / "load_locustfile.py"), "--headless",
             "--users", str(users), "--spawn-rate", str(spawn_rate), "--run-time", f"{seconds}s",
             "--host", portal.url, "--stop-timeout", "5", "--only-summary", "--loglevel", "WARNING",
             "--exit-code-on-error", "0", *classes]  # fmt: skip

@@ -3,7 +3,7 @@
 Locust patches the process with gevent on import, so it never runs inside pytest. Input and output
 are JSON files named by the environment:
 
-- LOAD_DATA: what tests.live_stack seeded (customers with their addresses and API tokens, reviewers,
+- LOAD_DATA: what tests.harnesses.live_stack seeded (customers with their addresses and API tokens, reviewers,
   reporters' tokens); the first LOAD_FILERS customers file requests, the rest are the accounts the
   reporters report.
 - LOAD_OUT: written when Locust quits: every response's time and status per endpoint, and the writes

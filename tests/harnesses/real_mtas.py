@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.live_services import log_tail
+from tests.harnesses.live_services import log_tail
 from tests.loopback import free_port
 from tests.parts import first_missing, need_commands, need_env, need_root
 

@@ -5,10 +5,10 @@ A `Cluster` is a PostgreSQL server of its own (initdb + pg_ctl in a temporary fo
 template database. A `Portal` is one throw-away deployment on it: a database copied from the
 template, its own redis-server, gunicorn serving portal.wsgi and Celery workers (with beat), all
 on free loopback ports, started with the environment production uses. The servers and processes
-themselves (and the check that the machine has them) are in tests/live_services.py.
+themselves (and the check that the machine has them) are in tests/harnesses/live_services.py.
 
 The tests observe the result the way an operator would: HTTP against gunicorn, and SQL against
-the database (psycopg, outside Django). `python -m tests.live_stack seed '<json>'` is the seeding
+the database (psycopg, outside Django). `python -m tests.harnesses.live_stack seed '<json>'` is the seeding
 step, run inside the deployment's environment.
 """
 
@@ -25,7 +25,7 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
-from tests.live_services import ROOT, Postgres, Redis, Service, gunicorn_bin, wait_for
+from tests.harnesses.live_services import ROOT, Postgres, Redis, Service, gunicorn_bin, wait_for
 from tests.loopback import free_port
 from tests.request_answers import personal_server_answers
 
@@ -59,7 +59,7 @@ class Cluster:
         manage([sys.executable, "manage.py", "migrate", "--noinput"], env)
         # The production image collects static files at build time (Dockerfile): pages name them by
         # their hashed names from the manifest when DEBUG is off. See _collectstatic.
-        manage([sys.executable, "-m", "tests.live_stack", "collectstatic"], env)
+        manage([sys.executable, "-m", "tests.harnesses.live_stack", "collectstatic"], env)
         return self
 
     def portal(self, name: str, nameserver: str, **env: str) -> "Portal":
@@ -217,7 +217,7 @@ class Portal:
         spec = {"customers": customers, "reviewers": reviewers, "reporters": reporters, "tag": self.folder.name[-6:],
                 "ipv4": {str(i): ip for i, ip in (ipv4 or {}).items()}}  # fmt: skip
         spec = json.dumps(spec)
-        out = manage([sys.executable, "-m", "tests.live_stack", "seed", spec], self.env())
+        out = manage([sys.executable, "-m", "tests.harnesses.live_stack", "seed", spec], self.env())
         return json.loads(out.strip().splitlines()[-1])
 
     def sql(self, query: str, params: tuple | list = ()) -> list[tuple]:
@@ -390,4 +390,4 @@ if __name__ == "__main__":
     elif sys.argv[1:2] == ["collectstatic"]:
         _collectstatic()
     else:
-        sys.exit("usage: python -m tests.live_stack seed '<json spec>' | collectstatic")
+        sys.exit("usage: python -m tests.harnesses.live_stack seed '<json spec>' | collectstatic")

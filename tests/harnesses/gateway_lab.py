@@ -1,4 +1,4 @@
-"""A fleet of gateway services (gateway/) in network namespaces the test makes (built on tests/netns_lab.py).
+"""A fleet of gateway services (gateway/) in network namespaces the test makes (built on tests/harnesses/netns_lab.py).
 
 Each gateway has a namespace of its own with nftables, a running `python -m gateway` serving TLS
 with a certificate of a CA the lab makes, and a management link to the test's (root) namespace,
@@ -25,8 +25,8 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import CUSTOMER_IPS
-from tests.live_services import log_tail, wait_for
-from tests.netns_lab import PROBE, SPARE_IPS, add_address, ip, link, listening, namespaces
+from tests.harnesses.live_services import log_tail, wait_for
+from tests.harnesses.netns_lab import PROBE, SPARE_IPS, add_address, ip, link, listening, namespaces
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "gateway-lab-token-0123456789"

@@ -6,7 +6,7 @@ name its test functions redefine (ruff's F811).
 
 import pytest
 
-from tests.live_stack import shared_cluster
+from tests.harnesses.live_stack import shared_cluster
 
 
 @pytest.fixture(scope="module")

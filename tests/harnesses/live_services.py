@@ -1,4 +1,4 @@
-"""The servers and processes under the live stack (tests/live_stack.py): what it needs, and its parts.
+"""The servers and processes under the live stack (tests/harnesses/live_stack.py): what it needs, and its parts.
 
 Whether the machine has what the production shape needs (PostgreSQL's server binaries, redis-server,
 gunicorn), a `Service` (a process started in its own session, stopped or killed by its process
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tests.loopback import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DB_PASSWORD = "portal"
 
 
@@ -194,7 +194,7 @@ class Postgres:
         )  # fmt: skip
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(
-                "\n# tests/live_services.py: throw-away cluster\n"
+                "\n# tests/harnesses/live_services.py: throw-away cluster\n"
                 f"listen_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = '{self.dir}'\n"
                 "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n"
             )
