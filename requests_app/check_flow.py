@@ -201,9 +201,11 @@ def finish(run: CheckRun, request_id: int) -> None:
 
 
 def summarise_checks(results: list) -> str:
-    """The queue's summary of a run: what did not pass, by name, and how many did."""
+    """The queue's summary of a run, in the words of the request page: what did not pass, and how many did."""
     passed = sum(r.status == ResultStatus.PASS for r in results)
-    findings = [f"{r.check_name.replace('_', ' ')}: {r.status}" for r in results if r.status != ResultStatus.PASS]
+    findings = [
+        f"{check_label(r.check_name)}: {ResultStatus(r.status).label}" for r in results if r.status != ResultStatus.PASS
+    ]
     return " · ".join([*findings, _("%(n)d ok") % {"n": passed}])[:200]
 
 

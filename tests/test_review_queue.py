@@ -112,4 +112,6 @@ def test_finished_checks_fill_the_queue_columns(account, customer):
     assert request.status == Status.AWAITING_REVIEW
     assert request.check_failures == 1
     assert request.risk_score == run.risk == 40  # a failure 30, a warning 10
-    assert request.check_summary == "domain auth: fail · reverse dns: warn · 1 ok"
+    assert request.check_summary == (
+        "SPF, DMARC and MX of the sending domain: Failed · Reverse DNS of the sending IP: Warning · 1 ok"
+    )
