@@ -28,7 +28,7 @@ from tests.conftest import CUSTOMER_IPS
 from tests.harnesses.live_services import log_tail, wait_for
 from tests.harnesses.netns_lab import PROBE, SPARE_IPS, add_address, ip, link, listening, namespaces
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: tests/harnesses/ is two below it
 TOKEN = "gateway-lab-token-0123456789"
 PORT = 8443
 # nft, held after a committed batch while $GATEWAY_LAB_HOLD/hold (a fifo) exists, until it is written.
