@@ -5,6 +5,7 @@ OpenDKIM signs (tests/dkim_signer.py), its key in the tests' DNS zone, and an at
 a domain of their own; and `run_after_commit`, which commits and runs what was queued."""
 
 import email.utils
+from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -42,23 +43,24 @@ def fbl_mail(
     return raw.replace(REPORTER_FROM, email.utils.formataddr(("Feedback Loop", sender)).encode())
 
 
-def _signer(tmp_path_factory, loopback_dns, domain: str) -> OpenDKIM:
+def _signer(tmp_path_factory, loopback_dns, domain: str) -> Iterator[OpenDKIM]:
     require(MISSING)
-    signer = OpenDKIM(tmp_path_factory.mktemp(domain), domain)
+    signer = OpenDKIM(tmp_path_factory.mktemp(domain), domain).start()
     loopback_dns.resolver.add(signer.zone())
-    return signer
+    yield signer
+    signer.stop()
 
 
 @pytest.fixture(scope="session")
-def bigmail_signer(tmp_path_factory, loopback_dns) -> OpenDKIM:
+def bigmail_signer(tmp_path_factory, loopback_dns) -> Iterator[OpenDKIM]:
     """OpenDKIM signing as bigmail.example, the key published in the tests' DNS."""
-    return _signer(tmp_path_factory, loopback_dns, "bigmail.example")
+    yield from _signer(tmp_path_factory, loopback_dns, "bigmail.example")
 
 
 @pytest.fixture(scope="session")
-def attacker_signer(tmp_path_factory, loopback_dns) -> OpenDKIM:
+def attacker_signer(tmp_path_factory, loopback_dns) -> Iterator[OpenDKIM]:
     """OpenDKIM signing as attacker.example: a valid signature of a domain no reporter has."""
-    return _signer(tmp_path_factory, loopback_dns, "attacker.example")
+    yield from _signer(tmp_path_factory, loopback_dns, "attacker.example")
 
 
 @pytest.fixture

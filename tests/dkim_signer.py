@@ -1,11 +1,16 @@
 """A DKIM signer this project did not write: OpenDKIM (Debian's opendkim), as a milter, driven by
 miltertest the way an MTA drives it, with a key made by opendkim-genkey. The key's TXT record goes
-into the tests' DNS zone (tests/dns_server.py), where the portal's resolver finds it."""
+into the tests' DNS zone (tests/dns_server.py), where the portal's resolver finds it.
+
+The milter runs for as long as its fixture (`start`, `stop` by its PID), as beside a real MTA: started
+by each miltertest session instead, one signature cost five seconds of its start and stop.
+"""
 
 import re
 import subprocess
 from pathlib import Path
 
+from tests.harnesses.live_services import wait_for
 from tests.parts import need_commands
 
 MISSING = need_commands(
@@ -30,7 +35,6 @@ InternalHosts 127.0.0.1
 
 # The milter session an MTA would hold for one message from a client on loopback.
 SESSION = """\
-mt.startfilter("/usr/sbin/opendkim", "-f", "-x", {config})
 local conn = mt.connect({socket}, 100, 0.05)
 if conn == nil then error("opendkim did not listen") end
 mt.conninfo(conn, "localhost", "127.0.0.1")
@@ -69,6 +73,30 @@ class OpenDKIM:
         (directory / "signing").write_text("* signer\n")
         self.config = directory / "opendkim.conf"
         self.config.write_text(CONFIG.format(directory=directory))
+        self.socket = directory / "opendkim.sock"
+        self.log = directory / "opendkim.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "OpenDKIM":
+        """Run the milter in the foreground until `stop`; returns once it listens on its socket."""
+        self.process = subprocess.Popen(
+            ["/usr/sbin/opendkim", "-f", "-x", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("wb"),
+        )
+        wait_for(lambda: self.socket.exists() or self.process.poll() is not None, 30, self.log.read_text)
+        if self.process.poll() is not None:
+            raise RuntimeError(f"opendkim exited: {self.log.read_text()}")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
 
     def zone(self) -> str:
         """The key's TXT record, as opendkim-genkey wrote it, for tests.dns_server.ZoneResolver.add."""
@@ -86,8 +114,7 @@ class OpenDKIM:
             for name, _colon, value in (field.partition(b":") for field in fields)
         )
         script = SESSION.format(
-            config=_lua(str(self.config).encode()),
-            socket=_lua(f"local:{self.directory}/opendkim.sock".encode()),
+            socket=_lua(f"local:{self.socket}".encode()),
             headers=headers,
             body=_lua(body.replace(b"\n", b"\r\n")),
         )
