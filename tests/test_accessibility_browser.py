@@ -67,8 +67,10 @@ def test_customer_pages(axe_page, live_server, settings, customer, account, othe
     found = severe_violations(axe_page, "/accounts/login/", "customer-login")
     found += severe_violations(axe_page, "/accounts/signup/", "customer-signup")
     found += severe_violations(axe_page, "/accounts/password-reset/", "customer-password-reset")
+    settings.PORTAL_DEMO_CONTROL_PANEL = True
     sign_in(axe_page, register_customer("new@startup.test", PASSWORD, "Startup"), live_server)
     found += severe_violations(axe_page, "/requests/new/", "customer-no-servers")
+    found += severe_violations(axe_page, "/accounts/demo-control-panel/", "demo-control-panel")
     sign_in(axe_page, other_customer, live_server)
     found += severe_violations(axe_page, "/requests/new/", "customer-request-form")
     revocation_number(other_customer.membership.account, 1, admin_user)
