@@ -10,16 +10,10 @@ before Celery reads them:
   takes from another's queue (scripts/test starts Redis with enough databases for 8 workers);
 - scheduling: the tests of one file run on one worker, so that a module's servers start once, and
   the files of a `SHARED_GROUPS` group run on one worker together (the live stack's cluster, say,
-  starts on one worker only);
-- a test marked `alone` (the load test, whose figures need the machine's CPU) runs while no other
-  test does: the other workers wait for it before their next test.
+  starts on one worker only).
 """
 
-import fcntl
 import os
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -99,28 +93,3 @@ def _name_each_test_once(items: list[pytest.Item]) -> None:
         if seen[item.nodeid] > 1:
             item._id = item.parent.id.child(item.name)
 
-
-def _run_lock(kind: str) -> Path | None:
-    """A file whose lock the workers of this run share (None without workers)."""
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    return Path(tempfile.gettempdir()) / f"portal-tests-{run}.{kind}" if run else None
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
-    """Every test holds the run's lock shared, an `alone` test exclusively. The gate, taken before the
-    lock, keeps the other workers from taking turns at the shared lock forever while one waits alone."""
-    gate_path, lock_path = _run_lock("gate"), _run_lock("lock")
-    if gate_path is None or lock_path is None:
-        return (yield)
-    alone = item.get_closest_marker("alone") is not None
-    with gate_path.open("a") as gate, lock_path.open("a") as lock:
-        fcntl.flock(gate, fcntl.LOCK_EX)
-        fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
-        if not alone:
-            fcntl.flock(gate, fcntl.LOCK_UN)
-        try:
-            return (yield)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-            fcntl.flock(gate, fcntl.LOCK_UN)

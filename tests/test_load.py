@@ -6,7 +6,8 @@ all real processes (tests/harnesses/live_stack.py), driven by Locust run headles
 the portal acknowledged is in the database and was checked, every approval it confirmed is recorded,
 the firewall (the simulated backend's table) allows exactly the approved accounts' addresses, and
 every accepted abuse report is stored. The figures are printed (pytest -s) and written to
-var/load-figures.json; `bench/load.py` runs the same for longer.
+var/load-figures.json for information only: the test runs beside the suite's other tests, so it
+asserts correctness, not speed; `bench/load.py` runs the same for longer and measures.
 """
 
 import json
@@ -19,7 +20,7 @@ from tests.harnesses.load_run import audit_load, figures_table, load_figures, pi
 from tests.parts import missing
 
 MISSING = missing_for_stack()
-pytestmark = [missing(MISSING), pytest.mark.slow, pytest.mark.alone]
+pytestmark = [missing(MISSING), pytest.mark.slow]
 
 FILERS = 160  # accounts that may file (one request each); more than a run uses
 REPORTED = 20  # accounts the reporters complain about (they never file)

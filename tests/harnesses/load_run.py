@@ -22,16 +22,19 @@ def run_load(portal: Portal, data: dict, *, filers: int, users: int, spawn_rate:
     data_file, out_file = portal.folder / "load-data.json", portal.folder / "load-out.json"
     data_file.write_text(json.dumps(data))
     classes = ["BrowserCustomer", "ApiCustomer", "Reviewer"] + (["Reporter"] if data.get("reporters") else [])
+    # At the end every user finishes the task under way (up to gunicorn's 60 s timeout of a request), so
+    # that every request sent has its answer recorded: an approval cut off in flight would be in the
+    # database, yet unconfirmed (with a 5 s stop-timeout, a run on a busy machine failed so).
     argv = [sys.executable, "-m", "locust", "-f", str(HERE / "load_locustfile.py"), "--headless",
             "--users", str(users), "--spawn-rate", str(spawn_rate), "--run-time", f"{seconds}s",
-            "--host", portal.url, "--stop-timeout", "5", "--only-summary", "--loglevel", "WARNING",
+            "--host", portal.url, "--stop-timeout", "60", "--only-summary", "--loglevel", "WARNING",
             "--exit-code-on-error", "0", *classes]  # fmt: skip
     env = {**clean_environ(), "LOAD_DATA": str(data_file), "LOAD_OUT": str(out_file), "LOAD_FILERS": str(filers),
            "LOAD_POLLS": str(polls), "LOAD_PASSWORD": PASSWORD}  # fmt: skip
     log = portal.folder / "locust.log"
     with log.open("wb") as out:
         result = subprocess.run(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                timeout=seconds + 60, check=False)  # fmt: skip
+                                timeout=seconds + 120, check=False)  # fmt: skip
     if result.returncode != 0 or not out_file.exists():
         raise RuntimeError(f"locust exited with {result.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
     return json.loads(out_file.read_text())
