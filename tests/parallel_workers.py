@@ -10,7 +10,7 @@ before Celery reads them:
   takes from another's queue (scripts/test starts Redis with enough databases for 8 workers);
 - scheduling: the tests of one file run on one worker, so that a module's servers start once, and
   the files of a `SHARED_GROUPS` group run on one worker together (the live stack's cluster, say,
-  starts on one worker only).
+  starts on one worker only, and the browser tests run one after another in one Chromium).
 """
 
 import os
@@ -32,6 +32,23 @@ SHARED_GROUPS = {
             "tests/test_faults_workers.py",
             "tests/test_load.py",
             "tests/test_operator_view_live.py",
+        },
+    },
+    # One Chromium for the files that drive it, started once (tests/browser_fixtures.py), not once a file.
+    "browser": {
+        "fixture": "browser",
+        "files": {
+            "tests/test_accessibility_browser.py",
+            "tests/test_api_tokens_browser.py",
+            "tests/test_browser_journey.py",
+            "tests/test_csp_browser.py",
+            "tests/test_customer_first_hour_browser.py",
+            "tests/test_pipeline_browser.py",
+            "tests/test_review_browser.py",
+            "tests/test_review_desk_browser.py",
+            "tests/test_staff_layout_browser.py",
+            "tests/test_traffic_staff_pages_browser.py",
+            "tests/test_two_factor_browser.py",
         },
     },
 }
