@@ -24,6 +24,10 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 10_000
 
 
+def require_chromium() -> None:
+    require(None if Path(CHROMIUM).exists() else f"needs {CHROMIUM} (Debian: chromium; scripts/test installs it)")
+
+
 class Chromium:
     """One Chromium for a run of consecutive tests that use it, not one per module: a launch and a close
     cost about 2 s, and tests/parallel_workers.py runs the browser files one after another on one worker.
@@ -61,9 +65,9 @@ CHROMIUM_OF_THIS_PROCESS = Chromium()
 
 
 @pytest.fixture
-def browser() -> Browser:
+def browser() -> Iterator[Browser]:
     """The process's Chromium; each test's browser contexts (cookies, storage) are closed after it."""
-    require(None if Path(CHROMIUM).exists() else f"needs {CHROMIUM} (Debian: chromium; scripts/test installs it)")
+    require_chromium()
     browser = CHROMIUM_OF_THIS_PROCESS.browser()
     yield browser
     for context in browser.contexts:

@@ -3,14 +3,12 @@ test that does not drive it runs without Playwright's event loop and with Django
 
 import asyncio
 import os
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from tests import browser_fixtures
-from tests.browser_fixtures import CHROMIUM, Chromium
-from tests.parts import require
+from tests.browser_fixtures import Chromium, require_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +23,7 @@ def after_test_before(chromium: Chromium, monkeypatch, *fixturenames: str) -> No
 
 
 def test_chromium_runs_on_for_the_next_browser_test_and_stops_before_any_other(monkeypatch):
-    require(None if Path(CHROMIUM).exists() else f"needs {CHROMIUM} (Debian: chromium; scripts/test installs it)")
+    require_chromium()
     monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
     chromium = Chromium()
     browser = chromium.browser()
