@@ -3,12 +3,8 @@ rejected with its reason and kept, under a stated memory ceiling (finding 2 of i
 encoded words took Python's mail parser to 2.4 GB, 1.9 MB to 23.8 GB)."""
 
 import json
-import os
-import resource
-import subprocess
-import sys
 import tracemalloc
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings as django_settings
@@ -20,13 +16,15 @@ from abuse import formats
 from abuse.models import RejectedReport
 from abuse.reports import Unreadable
 from tests.abuse_samples import reporter_with_token, sample
+from tests.harnesses.preloaded_commands import PreloadedCommand
 from tests.hostile_headers import TOKENS, field, hostile_mails, nested, placed
 from tests.parts import missing, need_postgres
 from tests.test_abuse_worker import worker_env
 
-ROOT = Path(__file__).resolve().parent.parent
 # Peak resident memory of `manage.py ingest_abuse` taking in one report of up to the body limit (2 MB):
-# measured 136-183 MB for the shapes below (the most for "many fields"), 3 GB and more before the limits.
+# measured 130-188 MB for the shapes below (the most for "many fields"), 3 GB and more before the limits.
+# Each run is a fork of one process with Django and the command imported: the peak is that process's
+# memory at the fork plus the run's own growth (tests/harnesses/preloaded_commands.py).
 CEILING_MB = 256
 # The in-process check (tracemalloc): what reading one hostile report may allocate at its peak.
 PARSE_CEILING_MB = 64
@@ -75,30 +73,28 @@ HOSTILE = {
 }
 
 
-def limit_address_space() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+@pytest.fixture(scope="module")
+def ingest_abuse(django_db_setup) -> Iterator[PreloadedCommand]:
+    command = PreloadedCommand("abuse", "ingest_abuse", worker_env())
+    yield command
+    command.close()
 
 
 @pytest.mark.parametrize("shape", HOSTILE)
 @missing(need_postgres("a database the command shares"))
 @pytest.mark.django_db(transaction=True)
-def test_a_hostile_report_at_the_body_limit_is_rejected_with_its_reason_under_the_memory_ceiling(shape, tmp_path):
+def test_a_hostile_report_at_the_body_limit_is_rejected_with_its_reason_under_the_memory_ceiling(
+    shape, tmp_path, ingest_abuse
+):
     raw = HOSTILE[shape]()
     assert len(raw) <= django_settings.PORTAL_ABUSE_MAX_REPORT_BYTES
     (tmp_path / "report.eml").write_bytes(raw)
-    argv = [sys.executable, "manage.py", "ingest_abuse", "--json", str(tmp_path / "report.eml")]
-    with (tmp_path / "out").open("wb") as out:
-        process = subprocess.Popen(
-            argv, cwd=ROOT, env=worker_env(), stdout=out, stderr=subprocess.STDOUT, preexec_fn=limit_address_space
-        )
-    try:
-        _pid, status, usage = os.wait4(process.pid, 0)
-    finally:
-        process.kill()  # only if the wait was interrupted
+
+    run = ingest_abuse.run("--json", str(tmp_path / "report.eml"), out=tmp_path / "out", address_space=ADDRESS_SPACE)
+
     output = (tmp_path / "out").read_text()
-    peak_mb = usage.ru_maxrss // 1024  # kilobytes on Linux
-    assert os.waitstatus_to_exitcode(status) == 0, output[-2000:]
-    assert peak_mb < CEILING_MB, f"{shape}: {peak_mb} MB at its peak"
+    assert run.exit_code == 0, output[-2000:]
+    assert run.peak_mb < CEILING_MB, f"{shape}: {run.peak_mb} MB at its peak"
     result = json.loads(output.splitlines()[-1])
     if "X-ARF" in shape:
         assert result["status"] in ("accepted", "unmatched")
