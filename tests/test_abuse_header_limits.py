@@ -16,10 +16,10 @@ from abuse import formats
 from abuse.models import RejectedReport
 from abuse.reports import Unreadable
 from tests.abuse_samples import reporter_with_token, sample
+from tests.harnesses.celery_workers import worker_env
 from tests.harnesses.preloaded_commands import PreloadedCommand
 from tests.hostile_headers import TOKENS, field, hostile_mails, nested, placed
 from tests.parts import missing, need_postgres
-from tests.test_abuse_worker import worker_env
 
 # Peak resident memory of `manage.py ingest_abuse` taking in one report of up to the body limit (2 MB):
 # measured 130-188 MB for the shapes below (the most for "many fields"), 3 GB and more before the limits.

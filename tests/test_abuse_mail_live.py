@@ -15,10 +15,10 @@ from egress.models import EgressSource, EgressState, SimulatedAllowance
 from egress.services import set_desired_state
 from tests.abuse_fixtures import fbl_mail, framing_report
 from tests.conftest import CUSTOMER_IPS, OTHER_IPS, make_customer
+from tests.harnesses.celery_workers import TARGETS, celery_worker, worker_env
 from tests.harnesses.dovecot_server import MISSING, Dovecot
 from tests.harnesses.live_services import log_tail, wait_for
 from tests.parts import first_missing, missing, need_postgres, need_redis
-from tests.test_abuse_worker import TARGETS, celery_worker, worker_env
 
 pytestmark = [
     missing(first_missing(MISSING, need_redis(), need_postgres("a database the worker shares"))),

@@ -1,20 +1,14 @@
 """End to end with a real Celery worker: complaints through the API revoke port 25 on the (simulated)
 firewall within seconds; reinstatement opens it again. PostgreSQL and Redis as scripts/test starts them."""
 
-import json
-import os
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -25,13 +19,13 @@ from egress.models import EgressSource, EgressState, SimulatedAllowance
 from egress.services import set_desired_state
 from tests.abuse_samples import report_json, reporter_with_token
 from tests.conftest import CUSTOMER_IPS, make_customer
+from tests.harnesses.celery_workers import TARGETS, LogSince, SharedWorker, worker_env
 from tests.harnesses.live_services import log_tail, wait_for
 from tests.loopback import free_port
 from tests.parts import first_missing, missing, need_postgres, need_redis
 from tests.review_fixtures import staff_in
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = {"default": {"backend": "simulated"}}
 
 pytestmark = [
     missing(first_missing(need_redis(), need_postgres("a database the worker shares"))),
@@ -39,50 +33,23 @@ pytestmark = [
 ]
 
 
-@contextmanager
-def celery_worker(log: Path, env: dict[str, str], *options: str) -> Iterator[Path]:
-    """`celery -A portal worker` (and these options) in a session of its own, its output in `log`."""
-    argv = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO", "--concurrency=2"]
-    argv += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--purge", *options]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        wait_for(lambda: b" ready." in log.read_bytes(), 30, log_tail(log))
-        yield log
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
-
-
-@pytest.fixture
-def worker(transactional_db, tmp_path, settings):
+@pytest.fixture(scope="module")
+def shared_worker(django_db_setup, tmp_path_factory) -> Iterator[SharedWorker]:
     """`celery -A portal worker` with beat on the test database: it matches the reports this (the web)
     process received, weighs their accounts (3 complaints revoke, fewer warn), applies the firewall,
     and sweeps every second."""
+    folder = tmp_path_factory.mktemp("abuse-worker")
+    beat = ["--beat", "--schedule", str(folder / "beat-schedule")]
+    worker = SharedWorker(folder, worker_env(), *beat, "--hostname", "abuse@%h")
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker(shared_worker, transactional_db, settings) -> Iterator[LogSince]:
     settings.PORTAL_EGRESS_TARGETS = TARGETS
-    beat = ["--beat", "--schedule", str(tmp_path / "beat-schedule")]
-    with celery_worker(tmp_path / "worker.log", worker_env(), *beat, "--hostname", "abuse@%h") as log:
+    with shared_worker.serving() as log:
         yield log
-
-
-def worker_env() -> dict[str, str]:
-    """The environment of a process on the test database, as the worker fixture sets it."""
-    url = urlsplit(os.environ["DATABASE_URL"])
-    return {
-        **os.environ,
-        "DATABASE_URL": urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"])),
-        "PORTAL_EGRESS_TARGETS": json.dumps(TARGETS),
-        "PORTAL_TASKS_EAGER": "false",
-        "PORTAL_ABUSE_REVOKE_AFTER": "3",
-        "PORTAL_ABUSE_WARN_AFTER": "1",
-        "PORTAL_ABUSE_SWEEP_SECONDS": "1",
-    }
 
 
 def allowed() -> set[str]:
@@ -136,7 +103,7 @@ def test_a_burst_is_taken_in_by_a_few_tasks_and_every_report_matched(worker, set
     assert 0 < tasks < burst / 2, f"{tasks} take-in tasks ran for {burst} reports"
 
 
-def take_in_tasks(log: Path, state: str) -> int:
+def take_in_tasks(log: LogSince, state: str) -> int:
     return len(re.findall(rf"abuse\.tasks\.take_in_reports\[[^]]+\] {state}", log.read_text()))
 
 

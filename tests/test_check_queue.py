@@ -14,10 +14,11 @@ from egress.services import set_desired_state
 from requests_app.services import submit_request
 from tests.abuse_samples import report_json, reporter_with_token
 from tests.conftest import CUSTOMER_IPS, answers, make_customer
+from tests.harnesses.celery_workers import TARGETS, celery_workers, worker_env
 from tests.harnesses.live_services import log_tail, wait_for
 from tests.parts import first_missing, missing, need_postgres, need_redis
 from tests.smtp_servers import LOCAL_DOMAIN, SERVER_NAME, raw_server
-from tests.test_abuse_worker import TARGETS, allowed, celery_worker, worker_env
+from tests.test_abuse_worker import allowed
 from verification.models import CheckResult, ResultStatus
 
 pytestmark = [
@@ -70,10 +71,10 @@ def test_two_tarpitted_check_runs_do_not_delay_a_revocation(tmp_path, settings, 
     with raw_server(tarpit) as port:
         env = checks_env_for_workers(check_zone, port)
         beat = ["--beat", "--schedule", str(tmp_path / "beat-schedule")]
-        with (
-            celery_worker(tmp_path / "checks.log", env, "-Q", "checks", "--hostname", "checks@%h") as checks_log,
-            celery_worker(tmp_path / "abuse.log", env, "-Q", "celery,egress", *beat, "--hostname", "abuse@%h") as log,
-        ):
+        with celery_workers(
+            (tmp_path / "checks.log", env, ("-Q", "checks", "--hostname", "checks@%h")),
+            (tmp_path / "abuse.log", env, ("-Q", "celery,egress", *beat, "--hostname", "abuse@%h")),
+        ) as (checks_log, log):
             try:
                 revoke_while_two_checks_are_held(tarpit, log, checks_log)
             finally:
@@ -99,4 +100,3 @@ def revoke_while_two_checks_are_held(tarpit: Tarpit, log, checks_log) -> None:
     assert tarpit.held == 2, "the revocation came while both probes were still held"
     probes = CheckResult.objects.filter(check_name="relay_probe")
     assert list(probes.values_list("status", flat=True)) == [ResultStatus.RUNNING] * 2
-

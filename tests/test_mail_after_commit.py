@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from email import message_from_bytes
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -30,11 +29,12 @@ from requests_app import review
 from requests_app.models import Status
 from tests.abuse_samples import backdate_addresses
 from tests.conftest import CUSTOMER_IPS, OTHER_IPS, make_customer
+from tests.harnesses.celery_workers import LogSince, SharedWorker, worker_env
 from tests.harnesses.live_services import log_tail, wait_for
 from tests.loopback import free_port
 from tests.parts import first_missing, missing, need_postgres, need_redis
 from tests.review_fixtures import awaiting
-from tests.test_abuse_worker import allowed, celery_worker, worker_env
+from tests.test_abuse_worker import allowed
 
 pytestmark = [
     missing(first_missing(need_redis(), need_postgres("a database the worker shares"))),
@@ -71,16 +71,14 @@ def smtp_on(port: int, mailbox: Mailbox) -> Iterator[None]:
         controller.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def smtp_port() -> int:
     return free_port()
 
 
-@pytest.fixture
-def worker(transactional_db, tmp_path, settings, smtp_port):
+@pytest.fixture(scope="module")
+def shared_worker(django_db_setup, tmp_path_factory, smtp_port) -> Iterator[SharedWorker]:
     """A worker that sends mail to 127.0.0.1:`smtp_port`, retrying after 1 s, 2 s, 4 s…; no egress sweep."""
-    settings.PORTAL_EGRESS_TARGETS = {"default": {"backend": "simulated"}}
-    settings.PORTAL_ABUSE_TAKE_IN_INTERVAL = 3600.0  # this process takes the reports in, all in one batch
     env = {
         **worker_env(),
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
@@ -88,11 +86,20 @@ def worker(transactional_db, tmp_path, settings, smtp_port):
         "PORTAL_EGRESS_SWEEP_SECONDS": "3600",
         "PORTAL_ABUSE_SWEEP_SECONDS": "3600",
     }
-    with celery_worker(tmp_path / "worker.log", env, "--hostname", "mail@%h") as log:
+    worker = SharedWorker(tmp_path_factory.mktemp("mail-worker"), env, "--hostname", "mail@%h")
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker(shared_worker, transactional_db, settings) -> Iterator[LogSince]:
+    settings.PORTAL_EGRESS_TARGETS = {"default": {"backend": "simulated"}}
+    settings.PORTAL_ABUSE_TAKE_IN_INTERVAL = 3600.0  # this process takes the reports in, all in one batch
+    with shared_worker.serving() as log:
         yield log
 
 
-def retried(log: Path) -> bool:
+def retried(log: LogSince) -> bool:
     return b"send_mail_task" in log.read_bytes() and b"retry: Retry in" in log.read_bytes()
 
 

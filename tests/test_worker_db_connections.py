@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from abuse.models import AbuseReport, Category, Channel
 from portal.celery import app
+from tests.harnesses.celery_workers import celery_worker, worker_env
 from tests.harnesses.live_services import log_tail, wait_for
 from tests.parts import first_missing, missing, need_postgres, need_redis
-from tests.test_abuse_worker import celery_worker, worker_env
 
 APPLICATION = "worker-under-test"  # how the server names the worker's connections
 
