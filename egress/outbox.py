@@ -46,7 +46,7 @@ def record(account_ids: Iterable[int], addresses: Iterable[str]) -> None:
     EgressChange.objects.bulk_create(
         EgressChange(target=name, account_id=account_id, addresses=ips) for name in names for account_id in ids
     )
-    held = getattr(_owed_applies, "targets", None)
+    held = _owed_applies.targets
     for name in names:
         if held is None:
             _dispatch_on_commit(name)
@@ -54,7 +54,13 @@ def record(account_ids: Iterable[int], addresses: Iterable[str]) -> None:
             held.add(name)
 
 
-_owed_applies = threading.local()  # the targets an open `one_apply_per_target` block owes an apply
+class _OwedApplies(threading.local):
+    """The targets an open `one_apply_per_target` block owes an apply; None in every thread outside one."""
+
+    targets: set[str] | None = None
+
+
+_owed_applies = _OwedApplies()
 
 
 @contextmanager
@@ -65,7 +71,7 @@ def one_apply_per_target() -> Iterator[None]:
     one task per target, not twenty. Use it inside the transaction; a block that raises queues
     nothing (its transaction is rolled back). Nested blocks leave it to the outermost.
     """
-    if getattr(_owed_applies, "targets", None) is not None:
+    if _owed_applies.targets is not None:
         yield
         return
     _owed_applies.targets = set()
