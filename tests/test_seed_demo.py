@@ -1,4 +1,4 @@
-"""The demo data command gives a newcomer working log-ins, and refuses to run in production."""
+"""The demo data commands give a newcomer working log-ins, and refuse to run in production."""
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -26,10 +26,11 @@ def test_demo_users_can_sign_in_and_rerunning_changes_nothing(client, db, settin
     assert not reviewer.has_perm("requests_app.delete_unblockrequest")
 
 
-def test_refused_when_debug_is_off(db, settings):
+@pytest.mark.parametrize("command", ["seed_demo", "seed_demo_abuse", "seed_demo_requests"])
+def test_refused_when_debug_is_off(db, settings, command):
     settings.DEBUG = False
-    with pytest.raises(CommandError, match="--force"):
-        call_command("seed_demo")
+    with pytest.raises(CommandError, match="published password; use --force outside DEBUG"):
+        call_command(command)
     assert not User.objects.exists()
 
 

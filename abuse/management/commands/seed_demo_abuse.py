@@ -1,9 +1,6 @@
 """Demo data of the abuse desk: an open account whose last re-check found its address on a blocklist, and
 an account whose port 25 a spam-trap report closed (revoked by the policy, as a reporter's report would)."""
 
-
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,6 +11,7 @@ from abuse.reports import ReportInput
 from accounts.management.commands.seed_demo import DEMO_PASSWORD
 from accounts.models import Membership, User
 from accounts.services import record_server, register_customer
+from common.demo_command import DemoDataCommand
 from egress.models import EgressSource, EgressState
 from egress.services import set_desired_state
 from verification import recheck
@@ -27,7 +25,7 @@ REVOKED_EMAIL = "revoked@demo.test"
 REVOKED_IP = "203.0.113.35"
 
 
-class Command(BaseCommand):
+class Command(DemoDataCommand):
     @property
     def help(self) -> str:  # argparse needs a str: translated when the parser is built
         return _(
@@ -35,13 +33,8 @@ class Command(BaseCommand):
             "revoked after a spam-trap report. Idempotent."
         )
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("--force", action="store_true", help=_("Run even when DEBUG is off."))
-
     @transaction.atomic
-    def handle(self, *args, force: bool = False, **options) -> None:
-        if not settings.DEBUG and not force:
-            raise CommandError("seed_demo_abuse creates a login with a published password; --force outside DEBUG.")
+    def handle(self, *args, **options) -> None:
         if not User.objects.filter(email=OPEN_EMAIL).exists():
             register_customer(OPEN_EMAIL, DEMO_PASSWORD, "Demo Newsletter GmbH")
         account = Membership.objects.get(user__email=OPEN_EMAIL).account

@@ -1,7 +1,5 @@
 """Demo data so a newcomer can sign in at once as a customer and as a reviewer."""
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts import two_factor
@@ -9,6 +7,7 @@ from accounts.models import Account, Membership, User
 from accounts.public_ip import is_public_ip
 from accounts.services import record_server, register_customer
 from accounts.staff_groups import SUPPORT_REVIEWER, ensure_staff_groups
+from common.demo_command import DemoDataCommand
 
 CUSTOMER_EMAIL = "customer@demo.test"
 REVIEWER_EMAIL = "reviewer@demo.test"
@@ -21,16 +20,11 @@ DEMO_TOTP_SECRET = "PORT25DEMOSTAFFTOTPKEY2FAREVIEWS"  # noqa: S105 - published 
 DEMO_SERVER_IPS = ["203.0.113.10", "2001:db8::10"]
 
 
-class Command(BaseCommand):
+class Command(DemoDataCommand):
     help = "Create a demo customer (with a server), a support reviewer and a superuser. Idempotent."
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("--force", action="store_true", help="Run even when DEBUG is off.")
-
     @transaction.atomic
-    def handle(self, *args, force: bool = False, **options) -> None:
-        if not settings.DEBUG and not force:
-            raise CommandError("seed_demo creates users with a published password; use --force outside DEBUG.")
+    def handle(self, *args, **options) -> None:
         groups = {g.name: g for g in ensure_staff_groups()}
 
         if not User.objects.filter(email=CUSTOMER_EMAIL).exists():

@@ -7,8 +7,6 @@ sentences the checks write; everything else goes through the same services staff
 
 from datetime import timedelta
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.management.commands.seed_demo import DEMO_PASSWORD, REVIEWER_EMAIL
 from accounts.models import Account, User
 from accounts.services import record_server, register_customer
+from common.demo_command import DemoDataCommand
 from egress.models import BucketSize, TrafficCount
 from requests_app import review
 from requests_app.check_flow import finish, start_checks
@@ -51,18 +50,13 @@ def _outcomes(ip: str, domain: str) -> dict[str, Outcome]:
     }
 
 
-class Command(BaseCommand):
+class Command(DemoDataCommand):
     @property
     def help(self) -> str:
         return _("Create demo requests in each state (review, question, approved, rejected). Idempotent.")
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument("--force", action="store_true", help=_("Run even when DEBUG is off."))
-
     @transaction.atomic
-    def handle(self, *args, force: bool = False, **options) -> None:
-        if not settings.DEBUG and not force:
-            raise CommandError("seed_demo_requests creates logins with a published password; --force outside DEBUG.")
+    def handle(self, *args, **options) -> None:
         reviewer = User.objects.get(email=REVIEWER_EMAIL)
         for email, name, ip, domain, state in DEMO_REQUESTS:
             if User.objects.filter(email=email).exists():
