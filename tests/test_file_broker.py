@@ -1,13 +1,18 @@
 """Finding 9 of the security probe: the embedded worker was handed a half-written message by kombu's file
 broker ("Unrecoverable error: JSONDecodeError"), died, and nothing restarted it. operations.file_broker writes
 whole messages only and sets aside one it cannot read; scripts/run starts a worker again when it exits
-(tests/test_embedded_default_recovers.py, on a copy of the project)."""
+(tests/test_embedded_default.py, on a copy of the project)."""
 
 import logging
+import threading
 from pathlib import Path
+from queue import Empty
 
 import pytest
+from celery.worker import state as worker_state
 from kombu import Connection
+
+from operations.file_broker import Channel
 
 QUEUE = "celery"
 
@@ -28,6 +33,7 @@ def broker(tmp_path, control_folder) -> tuple[Connection, Path, Path]:
         "data_folder_out": str(folder),
         "torn_folder": str(torn),
         "control_folder": str(control_folder),
+        "polling_interval": 0.05,
     }
     with Connection("filesystem://", transport="operations.file_broker:Transport", transport_options=options) as conn:
         yield conn, folder, torn
@@ -83,3 +89,44 @@ def test_a_message_is_written_whole_under_its_final_name(broker):
     [written] = folder.iterdir()
     assert written.name.endswith(f".{QUEUE}.msg") and not written.name.startswith(".")
     assert b'"body"' in written.read_bytes()
+
+
+def test_a_message_that_comes_after_several_polls_is_delivered(broker, monkeypatch):
+    """The wait goes in steps of the polling interval (below), and on to its timeout."""
+    conn, _folder, _torn = broker
+    queue = conn.SimpleQueue(QUEUE)
+    queue.put({"late": True})
+    polls = []
+    read = Channel._get
+
+    def late(channel: Channel, name: str) -> dict:
+        polls.append(name)
+        if len(polls) <= 10:
+            raise Empty()
+        return read(channel, name)
+
+    monkeypatch.setattr(Channel, "_get", late)
+    message = queue.get(timeout=60)
+
+    assert message.payload == {"late": True} and len(polls) == 11
+    message.ack()
+
+
+def test_a_worker_told_to_stop_stops_waiting_for_messages(broker, monkeypatch):
+    """Celery's worker loop waits for this transport 2 s at a time, and once more after TERM or Ctrl-C:
+    an idle worker took up to 4 s to begin its warm shutdown (scripts/run's Ctrl-C waited for it)."""
+    conn, _folder, _torn = broker
+    queue = conn.SimpleQueue(QUEUE)
+    monkeypatch.setattr(worker_state, "should_stop", 0)  # what the worker's TERM handler sets: the exit code
+    outcome = []
+
+    def wait() -> None:
+        with pytest.raises(queue.Empty):
+            queue.get(timeout=60)
+        outcome.append("gave up")
+
+    waiting = threading.Thread(target=wait, daemon=True)
+    waiting.start()
+    waiting.join(10)  # a generous bound: it gives up after one polling interval
+
+    assert outcome == ["gave up"]
