@@ -37,13 +37,10 @@ def prepare(env: dict[str, str]) -> int:
     import django
 
     django.setup()
-    from django.core.management import call_command
-
     from requests_app.models import Status, UnblockRequest
+    from scripts.demo_data import migrate_and_seed
 
-    call_command("migrate", verbosity=0)
-    for command in ("seed_demo", "seed_demo_abuse", "seed_demo_requests"):
-        call_command(command, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115 - closed at exit
+    migrate_and_seed(verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115 - closed at exit
     return UnblockRequest.objects.get(status=Status.AWAITING_REVIEW).pk
 
 

@@ -3,135 +3,108 @@ under var/, no service to install) serves the portal and runs the pipeline in th
 
 Seen from outside, as a customer's provider would: the portal is ready (/readyz) soon after the start,
 and an abuse reporter's spam-trap hit posted to the running portal closes port 25 of the account on the
-(simulated) firewall, within seconds.
+(simulated) firewall, within seconds. Finding 9 of the security probe, end to end: a torn message in the
+file broker is set aside and logged while the worker goes on, and a worker that dies (kill -9) is started
+again by scripts/run; then an abuse report still closes port 25. Ctrl-C stops it all.
+
+The tests share one started copy (starting it takes most of their time), each with a demo account of its
+own; the Ctrl-C test stops it, and a test after that would get a copy started anew.
 """
 
-import contextlib
-import json
 import os
-import shutil
 import signal
-import sqlite3
-import subprocess
-import urllib.request
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-from tests.harnesses.live_services import ROOT, wait_for
-from tests.harnesses.live_stack import clean_environ, http_status
-from tests.loopback import free_port
+from accounts.management.commands.seed_demo import CUSTOMER_EMAIL
+from tests.harnesses import embedded_default
+from tests.harnesses.embedded_default import EmbeddedPortal
+from tests.harnesses.live_services import wait_for
+from tests.harnesses.live_stack import http_status
 
-# An account of the demo data with port 25 open, and a reporter's token: printed as JSON.
-SETUP = """
-import json
-from datetime import timedelta
-from django.utils import timezone
-from abuse.models import Reporter, ReporterToken
-from accounts.models import Account, ServerAddress
-from egress.models import EgressSource, EgressState
-from egress.services import set_desired_state
-
-account = Account.objects.filter(servers__addresses__isnull=False).distinct().first()
-set_desired_state(account, EgressState.ALLOWED, source=EgressSource.STAFF, reason="embedded default test")
-ServerAddress.objects.filter(server__account=account).update(assigned_at=timezone.now() - timedelta(days=30))
-ips = sorted(ServerAddress.objects.filter(server__account=account).values_list("ip", flat=True))
-token = ReporterToken.issue(reporter=Reporter.objects.create(name="spam trap"), name="test")[1]
-print(json.dumps({"account": account.pk, "ips": ips, "token": token}))
-"""
+# A demo log-in of seed_demo_requests whose request was rejected: an account with an address of its own.
+REJECTED_EMAIL = "rejected@demo.test"
+TORN = b'{"body": "eyJ0YXNrIjogInJlcXVlc3RzX2FwcC50YXNrcy5zd2VlcF9zdHVja19jaGVja3MiLCAi", "head'
 
 
-@dataclass
-class EmbeddedPortal:
-    project: Path
-    port: int
-    env: dict[str, str]
-    log: Path
-    process: subprocess.Popen
+class EmbeddedDefault:
+    """The module's copy of scripts/run, started on first use and again after a test stopped it."""
 
-    def stop(self) -> None:
-        """Ctrl-C, as a person at the terminal: scripts/run's trap stops the server and the worker."""
-        os.killpg(self.process.pid, signal.SIGINT)
-        self.process.wait(90)  # the worker's warm shutdown is given 15 s, then killed
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.portal: EmbeddedPortal | None = None
 
-    def processes(self) -> list[int]:
-        """What still runs in the copy of the project (by working directory): the server, the worker..."""
-        found = []
-        for entry in Path("/proc").iterdir():
-            try:
-                if entry.name.isdigit() and Path(os.readlink(entry / "cwd")).is_relative_to(self.project):
-                    found.append(int(entry.name))
-            except OSError:  # gone meanwhile, or not ours to read
-                continue
-        return found
+    def running(self) -> EmbeddedPortal:
+        if self.portal is None or self.portal.process.poll() is not None:
+            if self.portal is not None:
+                self.portal.kill_leftovers()
+            self.portal = embedded_default.start(self.tmp_path_factory.mktemp("embedded"))
+            self.portal.open_port_25([CUSTOMER_EMAIL, REJECTED_EMAIL])
+        return self.portal
+
+
+@pytest.fixture(scope="module")
+def embedded_default_copy(tmp_path_factory):
+    copy = EmbeddedDefault(tmp_path_factory)
+    try:
+        yield copy
+    finally:
+        if copy.portal is not None:
+            copy.portal.kill_leftovers()
 
 
 @pytest.fixture
-def embedded_portal(tmp_path):
+def embedded_portal(embedded_default_copy) -> EmbeddedPortal:
     """`scripts/run` in a copy of the project (its own var/), sharing this checkout's virtualenv."""
-    project = tmp_path / "portal"
-    skip = shutil.ignore_patterns(".git", ".venv", "var", "__pycache__", ".pytest_cache", ".ruff_cache")
-    shutil.copytree(ROOT, project, ignore=skip)
-    (project / ".venv").symlink_to(ROOT / ".venv")
-    port = free_port()
-    log = tmp_path / "run.log"
-    env = {**clean_environ(), "PORTAL_PORT": str(port)}
-    with log.open("wb") as out:
-        # Ctrl-C must reach scripts/run's trap even when pytest was started in the background of a
-        # shell, which ignores SIGINT there (and a shell cannot trap a signal ignored at its start).
-        process = subprocess.Popen(
-            ["env", "--default-signal=INT", project / "scripts" / "run"], cwd=project, env=env, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    portal = EmbeddedPortal(project, port, env, log, process)
-    try:
-        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/healthz") == 200, 180, log.read_text)
-        yield portal
-    finally:
-        if process.poll() is None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                portal.stop()
-        for pid in portal.processes():  # whatever a failed test left running
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
-def firewall_allows(database: Path, ips: list[str]) -> set[str]:
-    with sqlite3.connect(database, timeout=10) as db:
-        rows = db.execute("SELECT ip FROM egress_simulatedallowance").fetchall()
-    return {ip for (ip,) in rows} & set(ips)
+    return embedded_default_copy.running()
 
 
 @pytest.mark.slow
 def test_a_spam_trap_report_to_the_embedded_default_closes_port_25_within_seconds(embedded_portal):
-    project, port, env, log = embedded_portal.project, embedded_portal.port, embedded_portal.env, embedded_portal.log
+    portal = embedded_portal
+    account = portal.accounts[CUSTOMER_EMAIL]
     # Ready soon after the start: scripts/run queues a reconciliation as the worker starts; beat's
     # own first one comes PORTAL_EGRESS_RECONCILE_SECONDS (10 minutes) later.
-    wait_for(lambda: http_status(f"http://127.0.0.1:{port}/readyz") == 200, 120, log.read_text)
-    setup = subprocess.run(
-        [project / ".venv" / "bin" / "python", "manage.py", "shell", "-c", SETUP],
-        cwd=project, env={**env, "PORTAL_DEBUG": "1"}, capture_output=True, text=True, check=True, timeout=120,
-    )  # fmt: skip
-    account = json.loads(setup.stdout.strip().splitlines()[-1])
-    database = project / "var" / "portal.sqlite3"
-    wait_for(lambda: firewall_allows(database, account["ips"]) == set(account["ips"]), 30, log.read_text)
+    wait_for(lambda: http_status(f"http://127.0.0.1:{portal.port}/readyz") == 200, 120, portal.explain)
+    wait_for(lambda: portal.firewall_allows(account["ips"]) == set(account["ips"]), 30, portal.explain)
 
-    report = {"source_ip": account["ips"][0], "category": "spamtrap", "time": datetime.now(UTC).isoformat()}
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/abuse/reports/",
-        data=json.dumps(report).encode(),
-        headers={"Authorization": f"Bearer {account['token']}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
-        answer = (response.status, json.load(response))
-    wait_for(lambda: not firewall_allows(database, account["ips"]), 30, log.read_text, step=0.05)
+    answer = portal.report_spam_trap(account["ips"][0])
+    wait_for(lambda: not portal.firewall_allows(account["ips"]), 30, portal.explain, step=0.05)
 
     assert answer[0] == 202 and answer[1]["status"] == "accepted"
-    with sqlite3.connect(database) as db:
-        desired = db.execute("SELECT desired FROM egress_accountegress WHERE account_id = ?", [account["account"]])
-        assert desired.fetchone() == ("blocked",)
-    assert len(embedded_portal.processes()) >= 3, "scripts/run, the server and the worker run in the copy"
+    assert portal.desired_state(account["account"]) == "blocked"
+
+
+@pytest.mark.slow
+def test_a_torn_message_and_a_dead_worker_do_not_stop_the_pipeline(embedded_portal):
+    portal = embedded_portal
+    account = portal.accounts[REJECTED_EMAIL]
+    var = portal.project / "var"
+    wait_for(lambda: portal.firewall_allows(account["ips"]) == set(account["ips"]), 60, portal.explain)
+    workers = wait_for(portal.celery_processes, 60, portal.explain)
+
+    (var / "broker" / "0000000001_torn.celery.msg").write_bytes(TORN)
+    wait_for(lambda: (var / "broker-torn" / "0000000001_torn.celery.msg").exists(), 60, portal.explain)
+    assert b"cannot be read" in portal.celery_log.read_bytes()
+    assert portal.celery_processes() == workers, "the worker read past it and lives on"
+
+    ready = portal.celery_log.read_bytes().count(b" ready.")
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    restarted = wait_for(lambda: portal.celery_processes() - workers, 60, portal.explain)
+    # Both workers (the main one with beat, the checks one) say so again once started anew.
+    wait_for(lambda: portal.celery_log.read_bytes().count(b" ready.") >= ready + 2, 60, portal.explain)
+    # A worker killed outright left its embedded beat behind, beside the new worker's: scripts/run kills it.
+    assert portal.orphans() == set(), "every process in the copy is held by scripts/run"
+
+    assert portal.report_spam_trap(account["ips"][0])[0] == 202
+    wait_for(lambda: not portal.firewall_allows(account["ips"]), 60, portal.explain, step=0.05)
+    assert b"the worker exited with status" in portal.celery_log.read_bytes()
+    assert restarted.isdisjoint(workers)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_scripts_run_the_server_and_the_workers(embedded_portal):
+    assert len(embedded_portal.processes()) >= 3, "scripts/run, the server and the workers run in the copy"
     embedded_portal.stop()
-    assert embedded_portal.processes() == [], "Ctrl-C stops the server and the worker"
+    assert embedded_portal.processes() == [], "Ctrl-C stops the server and the workers"
