@@ -82,6 +82,9 @@ def _test_settings(settings, loopback_dns, tmp_path_factory):
     """Every lookup the code makes goes to the loopback server, never to the Internet."""
     settings.PORTAL_DNS_NAMESERVERS = [loopback_dns.nameserver]
     settings.PORTAL_DNS_TIMEOUT = 2.0
+    # A scrape of /metrics waits this long for workers to answer its broadcast (1 s deployed); no test
+    # asserts an answer in-process from a worker (tests/test_metrics.py asserts none, with its own 0.2 s).
+    settings.PORTAL_METRICS_INSPECT_TIMEOUT = 0.05
     # A deliberately slow hash protects real passwords; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # API throttle counters live in the cache: each test starts with none.
