@@ -17,9 +17,10 @@ LOOKUP = 'SELECT $_ AS "a" FROM "abuse_abusereport" WHERE "abuse_abusereport"."r
 
 
 def database_options(**env: str) -> dict:
-    """settings.DATABASES["default"]["OPTIONS"] as a process of its own builds them from `env`."""
+    """settings.DATABASES["default"]["OPTIONS"] as a process of its own builds them from `env` (reading
+    the settings loads them: the apps, which django.setup() would load too, change none of it)."""
     code = (
-        "import json, django; from django.conf import settings; django.setup();"
+        "import json; from django.conf import settings;"
         "print(json.dumps(settings.DATABASES['default'].get('OPTIONS', {})))"
     )
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", **env}
