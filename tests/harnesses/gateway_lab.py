@@ -26,7 +26,7 @@ import httpx
 
 from tests.conftest import CUSTOMER_IPS
 from tests.harnesses.live_services import log_tail, wait_for
-from tests.harnesses.netns_lab import PROBE, SPARE_IPS, add_address, ip, link, listening, namespaces
+from tests.harnesses.netns_lab import SPARE_IPS, Prober, add_address, ip, link, listening, namespaces, prober
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: tests/harnesses/ is two below it
 TOKEN = "gateway-lab-token-0123456789"
@@ -83,6 +83,10 @@ class GatewayNode:
         return f"203.0.113.{self.index}"
 
     def start(self, ca: Path) -> None:
+        self.launch()
+        self.wait_healthy(ca)
+
+    def launch(self) -> None:
         self.process = subprocess.Popen(
             ["ip", "netns", "exec", self.netns, sys.executable, "-m", "gateway"],
             cwd=ROOT,
@@ -91,6 +95,8 @@ class GatewayNode:
             stderr=open(self.state_dir / "gateway.log", "ab"),  # noqa: SIM115 - the child keeps it
             start_new_session=True,  # its own process group: kill -9 takes nft with it, as systemd would
         )
+
+    def wait_healthy(self, ca: Path) -> None:
         wait_for(lambda: self._healthy(ca), 20, log_tail(self.state_dir / "gateway.log"))
 
     def _healthy(self, ca: Path) -> bool:
@@ -137,6 +143,7 @@ class FleetLab:
     other_ca: Path  # a CA that signed nothing of the lab's
     customer: str = ""
     listeners: list = field(default_factory=list)
+    prober: Prober | None = None  # in the customer namespace
 
     def targets(self, **options) -> dict[str, dict]:
         return {
@@ -147,11 +154,7 @@ class FleetLab:
 
     def connect(self, node: GatewayNode, source: str) -> str:
         """Open tcp/25 from `source` in the customer namespace through `node` to the internet."""
-        result = subprocess.run(
-            ["ip", "netns", "exec", self.customer, sys.executable, "-c", PROBE, source, node.destination],
-            capture_output=True, text=True, timeout=10, check=True,
-        )  # fmt: skip
-        return result.stdout.strip()
+        return self.prober.connect(source, node.destination)
 
     def through_each(self, source: str) -> list[str]:
         return [self.connect(node, source) for node in self.gateways]
@@ -192,8 +195,10 @@ def fleet_lab(count: int, directory: Path, *, traffic: bool = True, **overrides:
         if traffic:
             _wire_traffic(lab, names[count + 1], stack)
         try:
+            for node in lab.gateways:  # side by side: each start is an interpreter's imports
+                node.launch()
             for node in lab.gateways:
-                node.start(ca)
+                node.wait_healthy(ca)
             yield lab
         finally:
             for node in lab.gateways:
@@ -222,3 +227,4 @@ def _wire_traffic(lab: FleetLab, internet: str, stack: ExitStack) -> None:
         ip("-n", internet, "route", "add", "default", "via", f"172.17.{i}.2", "table", str(100 + i))
         subprocess.run(["ip", "netns", "exec", gw, "sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True, timeout=10)
     stack.enter_context(listening(internet))
+    lab.prober = stack.enter_context(prober(customer))

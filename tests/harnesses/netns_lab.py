@@ -5,6 +5,7 @@ The firewall is the customer host's own (output hook) or, with a "gateway" names
 them, the gateway's (forward hook). Addresses exist only inside the namespaces.
 """
 
+import select
 import subprocess
 import sys
 import uuid
@@ -28,20 +29,65 @@ while True:
     s.accept()[0].close()
 """
 
-PROBE = """
+# One socket per line "source destination" on stdin, one answer per line: the interpreter starts once
+# per namespace, not once per connection (0.1 s each, and the tests open hundreds).
+PROBER = """
 import socket, sys
-source, destination = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_INET6 if ":" in source else socket.AF_INET)
-s.settimeout(3)
-s.bind((source, 0))
-try:
-    s.connect((destination, 25))
-    print("connected")
-except ConnectionRefusedError:
-    print("refused")
-except OSError as exc:
-    print(type(exc).__name__)
+for line in sys.stdin:
+    source, destination = line.split()
+    s = socket.socket(socket.AF_INET6 if ":" in source else socket.AF_INET)
+    s.settimeout(3)
+    try:
+        s.bind((source, 0))
+    except OSError as exc:
+        print("! cannot bind", source, exc, flush=True)
+        continue
+    try:
+        s.connect((destination, 25))
+        print("connected", flush=True)
+    except ConnectionRefusedError:
+        print("refused", flush=True)
+    except OSError as exc:
+        print(type(exc).__name__, flush=True)
+    finally:
+        s.close()
 """
+
+
+class Prober:
+    """Opens tcp/25 from an address of `namespace` and says how it went: connected, refused, or the
+    error (TimeoutError when a firewall drops the SYN)."""
+
+    def __init__(self, namespace: str) -> None:
+        self.process = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, sys.executable, "-c", PROBER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def connect(self, source: str, destination: str) -> str:
+        self.process.stdin.write(f"{source} {destination}\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], 10)
+        answer = self.process.stdout.readline().strip() if ready else ""
+        if not answer or answer.startswith("!"):
+            raise AssertionError(f"probe from {source} to {destination}: {answer or 'no answer in 10 s'}")
+        return answer
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+@contextmanager
+def prober(namespace: str) -> Iterator[Prober]:
+    started = Prober(namespace)
+    try:
+        yield started
+    finally:
+        started.close()
+
 
 def ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
@@ -52,6 +98,7 @@ class Lab:
     customer: str  # the namespace holding the servers' addresses
     firewall: str  # the namespace nft runs in
     internet: dict[int, str]  # the listener's address per IP version
+    prober: Prober  # in the customer namespace
 
 
 def add_address(namespace: str, device: str, address: str) -> None:
@@ -104,8 +151,8 @@ def host_lab_context() -> Iterator[Lab]:
             add_address(customer, "veth0", address)
         for address in (INTERNET_V4, INTERNET_V6):
             add_address(internet, "veth1", address)
-        with listening(internet):
-            yield Lab(customer, customer, {4: INTERNET_V4, 6: INTERNET_V6})
+        with listening(internet), prober(customer) as probes:
+            yield Lab(customer, customer, {4: INTERNET_V4, 6: INTERNET_V6}, probes)
 
 
 @contextmanager
@@ -128,18 +175,10 @@ def gateway_lab_context() -> Iterator[Lab]:
         ip("-n", internet, "-6", "route", "add", "default", "via", "2001:db8:1::fe")
         for sysctl in ("net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"):
             subprocess.run(["ip", "netns", "exec", gateway, "sysctl", "-qw", sysctl], check=True, timeout=10)
-        with listening(internet):
-            yield Lab(customer, gateway, {4: "203.0.113.1", 6: "2001:db8:1::1"})
+        with listening(internet), prober(customer) as probes:
+            yield Lab(customer, gateway, {4: "203.0.113.1", 6: "2001:db8:1::1"}, probes)
 
 
 def connect(lab: Lab, source: str) -> str:
     """Open tcp/25 from `source` in the customer namespace to the listener in the internet namespace."""
-    destination = lab.internet[6 if ":" in source else 4]
-    result = subprocess.run(
-        ["ip", "netns", "exec", lab.customer, sys.executable, "-c", PROBE, source, destination],
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=True,
-    )
-    return result.stdout.strip()
+    return lab.prober.connect(source, lab.internet[6 if ":" in source else 4])
