@@ -33,6 +33,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 pytest_plugins = [
     "tests.parallel_workers",
+    "tests.transactional_flush",
     "tests.review_fixtures",
     "tests.check_fixtures",
     "tests.browser_fixtures",
