@@ -47,10 +47,11 @@ def main() -> int:
     try:
         cluster.start()
         portal = cluster.portal("bench", dns.nameserver)
-        portal.start_web(workers=args.web_workers, threads=args.threads)
-        portal.start_worker("bench", concurrency=args.worker_concurrency)
-        print(f"seeding {filers} accounts ...", flush=True)
-        data = portal.seed(customers=filers + 20, reviewers=2, reporters=1)
+        with portal.starting():
+            portal.start_web(workers=args.web_workers, threads=args.threads)
+            portal.start_worker("bench", concurrency=args.worker_concurrency)
+            print(f"seeding {filers} accounts ...", flush=True)
+            data = portal.seed(customers=filers + 20, reviewers=2, reporters=1)
         print(f"{args.users} users for {args.seconds} s against {portal.url} ...", flush=True)
         recorded = run_load(portal, data, filers=filers, users=args.users, spawn_rate=args.spawn_rate,
                             seconds=args.seconds)  # fmt: skip

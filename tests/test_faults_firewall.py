@@ -68,9 +68,10 @@ def test_firewall_api_failing_then_back_every_change_applied_once_and_the_admin_
     try:
         targets = {"api": {"backend": "http", "url": api.url, "token": API_TOKEN, "timeout": 1}}
         portal = deploy("api-down", PORTAL_EGRESS_TARGETS=json.dumps(targets))
-        portal.start_web(workers=1, threads=4)
-        worker = portal.start_worker("worker")
-        data = portal.seed(customers=4, reviewers=1)
+        with portal.starting():
+            portal.start_web(workers=1, threads=4)
+            worker = portal.start_worker("worker")
+            data = portal.seed(customers=4, reviewers=1)
         customers = data["customers"]
         ids = [file_request(portal, c) for c in customers]
         wait_until_reviewable(portal, ids)

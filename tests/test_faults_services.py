@@ -39,12 +39,13 @@ from tests.harnesses.live_stack import Client, request_answers
 @pytest.mark.slow
 def test_redis_killed_while_customers_file_and_reviewers_approve_nothing_is_lost(deploy):
     portal = deploy("redis-down", PORTAL_CHECK_STUCK_AFTER="3")
-    portal.start_web(workers=2, threads=4)
-    # Restarted if it exits, as docker-compose.yml runs it: Celery 5.7's consumer may die when the
-    # broker does while a task is in flight (kombu restores the unacknowledged message on a
-    # connection already closed: AttributeError on its `client`, outside the errors it ignores).
-    worker = portal.start_worker("worker", restart=True)
-    data = portal.seed(customers=8, reviewers=1)
+    with portal.starting():
+        portal.start_web(workers=2, threads=4)
+        # Restarted if it exits, as docker-compose.yml runs it: Celery 5.7's consumer may die when the
+        # broker does while a task is in flight (kombu restores the unacknowledged message on a
+        # connection already closed: AttributeError on its `client`, outside the errors it ignores).
+        worker = portal.start_worker("worker", restart=True)
+        data = portal.seed(customers=8, reviewers=1)
     customers = data["customers"]
     before = [file_request(portal, c) for c in customers[:4]]
     wait_until_reviewable(portal, before)
@@ -110,9 +111,10 @@ def test_redis_killed_while_customers_file_and_reviewers_approve_nothing_is_lost
 @pytest.mark.slow
 def test_postgres_restarted_under_load_loses_no_decision_and_the_portal_recovers(deploy, cluster):
     portal = deploy("pg-restart", PORTAL_CHECK_STUCK_AFTER="3")
-    portal.start_web(workers=2, threads=4)
-    worker = portal.start_worker("worker")
-    data = portal.seed(customers=40, reviewers=1)
+    with portal.starting():
+        portal.start_web(workers=2, threads=4)
+        worker = portal.start_worker("worker")
+        data = portal.seed(customers=40, reviewers=1)
     customers = data["customers"]
     first = [file_request(portal, c) for c in customers[:8]]
     wait_until_reviewable(portal, first)

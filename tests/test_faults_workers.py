@@ -10,7 +10,6 @@ operator would: HTTP against gunicorn, SQL against the database, the firewall's 
 
 import json
 import threading
-import time
 
 import pytest
 
@@ -45,11 +44,12 @@ def test_worker_killed_mid_checks_the_sweep_resumes_them_on_a_new_worker(deploy)
 
     with raw_server(hold) as smtp_port:
         portal = deploy("kill-checks", PORTAL_SMTP_PROBE_PORT=str(smtp_port), PORTAL_CHECK_STUCK_AFTER="3")
-        portal.start_web(workers=1, threads=2)
-        # The first worker would wait a minute for the mail server; it runs no sweep.
-        first = portal.start_worker("first", beat=False, PORTAL_SMTP_PROBE_TIMEOUT="60",
-                                    PORTAL_SMTP_PROBE_DEADLINE="120", PORTAL_CHECK_TIMEOUT="120")  # fmt: skip
-        data = portal.seed(customers=1, reviewers=1, ipv4={0: "127.0.0.1"})  # the tarpit listens there
+        with portal.starting():
+            portal.start_web(workers=1, threads=2)
+            # The first worker would wait a minute for the mail server; it runs no sweep.
+            first = portal.start_worker("first", beat=False, PORTAL_SMTP_PROBE_TIMEOUT="60",
+                                        PORTAL_SMTP_PROBE_DEADLINE="120", PORTAL_CHECK_TIMEOUT="120")  # fmt: skip
+            data = portal.seed(customers=1, reviewers=1, ipv4={0: "127.0.0.1"})  # the tarpit listens there
         customer = data["customers"][0]
         request_id = file_request(portal, customer)
         run_of = "SELECT id, attempts FROM verification_checkrun WHERE subject = %s"
@@ -120,9 +120,10 @@ def test_worker_killed_mid_egress_apply_each_target_gets_the_change_exactly_once
             "api": {"backend": "http", "url": api.url, "token": API_TOKEN, "timeout": 30},
         }
         portal = deploy("kill-egress", PORTAL_EGRESS_TARGETS=json.dumps(targets))
-        portal.start_web(workers=1, threads=2)
-        first = portal.start_worker("first", beat=False, concurrency=2)  # one apply per target at once
-        data = portal.seed(customers=1, reviewers=1)
+        with portal.starting():
+            portal.start_web(workers=1, threads=2)
+            first = portal.start_worker("first", beat=False, concurrency=2)  # one apply per target at once
+            data = portal.seed(customers=1, reviewers=1)
         customer = data["customers"][0]
         request_id = file_request(portal, customer)
         wait_until_reviewable(portal, [request_id])
@@ -138,10 +139,10 @@ def test_worker_killed_mid_egress_apply_each_target_gets_the_change_exactly_once
         assert approve(reviewer, request_id, follow=False)  # (the page would wait for the locked table)
         assert api.hanging.wait(30), first.output()
         waiting = (
-            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
             "WHERE c.relname = 'egress_simulatedallowance' AND NOT l.granted"
         )
-        wait_for(lambda: portal.scalar(waiting) > 0, 30, first.output)
+        orphans = wait_for(lambda: [pid for (pid,) in portal.sql(waiting)], 30, first.output)  # the worker's sessions
         first.kill()
         api.release.set()
         lock.rollback()
@@ -154,7 +155,9 @@ def test_worker_killed_mid_egress_apply_each_target_gets_the_change_exactly_once
         ], "the killed worker's transactions are gone: nothing recorded as applied"
         api_key = next(key for target, _a, _s, _n, key, _e in rows if target == "api")
         assert api.effects == [api_key], "the API took the change before the worker died"
-        time.sleep(1)  # the orphaned database session ends without a commit
+        # The orphaned database session ends without a commit.
+        gone = "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = ANY(%s)"
+        wait_for(lambda: portal.scalar(gone, (orphans,)), 30, first.output)
         assert allowed(portal) == []
 
         # Meanwhile the admin shows both owed changes.

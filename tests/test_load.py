@@ -31,9 +31,10 @@ SECONDS = int(os.environ.get("PORTAL_LOAD_SECONDS", "30"))
 def test_load_answers_without_errors_and_loses_no_write(cluster, check_zone):
     portal = cluster.portal("load", check_zone.nameserver)
     try:
-        portal.start_web(workers=2, threads=4)
-        portal.start_worker("load", concurrency=2)
-        data = portal.seed(customers=FILERS + REPORTED, reviewers=2, reporters=1)
+        with portal.starting():
+            portal.start_web(workers=2, threads=4)
+            portal.start_worker("load", concurrency=2)
+            data = portal.seed(customers=FILERS + REPORTED, reviewers=2, reporters=1)
         recorded = run_load(portal, data, filers=FILERS, users=USERS, spawn_rate=10, seconds=SECONDS)
         drained = settle(portal)
 

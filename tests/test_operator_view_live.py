@@ -130,10 +130,11 @@ def test_prometheus_sees_filing_approval_a_firewall_outage_and_an_abuse_burst(de
     )
     prometheus = None
     try:
-        portal.start_web(workers=2, threads=4)
-        worker = portal.start_worker("worker")
-        prometheus = Prometheus(tmp_path, portal.web_port)
-        data = portal.seed(customers=3, reviewers=1, reporters=1)
+        with portal.starting():
+            portal.start_web(workers=2, threads=4)
+            worker = portal.start_worker("worker")
+            prometheus = Prometheus(tmp_path, portal.web_port)
+            data = portal.seed(customers=3, reviewers=1, reporters=1)
         customers = data["customers"]
 
         def explain() -> str:

@@ -8,10 +8,11 @@ on free loopback ports, started with the environment production uses. The server
 themselves (and the check that the machine has them) are in tests/harnesses/live_services.py.
 
 The tests observe the result the way an operator would: HTTP against gunicorn, and SQL against
-the database (psycopg, outside Django). `python -m tests.harnesses.live_stack seed '<json>'` is the seeding
-step, run inside the deployment's environment.
+the database (psycopg, outside Django). Seeding and collecting static files run inside a deployment's
+environment, as `python -m tests.harnesses.live_steps ...` (tests/harnesses/live_steps.py).
 """
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -23,6 +24,8 @@ import sys
 import tempfile
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.harnesses.live_services import ROOT, Postgres, Redis, Service, gunicorn_bin, wait_for
@@ -36,6 +39,8 @@ SECRET_KEY = "live-stack-secret-key-not-for-production-6f1c2d9e8a7b"
 MAIL_DOMAIN = "acme-mail.example.org"
 MAIL_SERVER = f"mail.{MAIL_DOMAIN}"
 
+SHM = Path("/dev/shm")  # noqa: S108 (mkdtemp makes a folder of our own in it)
+
 
 # --- the cluster and the deployments on it ----------------------------------------------------
 
@@ -46,20 +51,24 @@ class Cluster:
     TEMPLATE = "portal_template"
 
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="portal-stack-"))
+        self.folder = Path(tempfile.mkdtemp(prefix="portal-stack-", dir=memory_folder()))
         self.folder.chmod(0o755)  # the postgres OS user must reach its folder inside
         self.postgres = Postgres(self.folder)
         self.portals: list[Portal] = []
 
     def start(self) -> "Cluster":
-        self.postgres.start()
-        with self.postgres.admin() as conn:
-            conn.execute(f"CREATE DATABASE {self.TEMPLATE} OWNER portal")
         env = {**clean_environ(), "DATABASE_URL": self.postgres.url(self.TEMPLATE), "PORTAL_SECRET_KEY": SECRET_KEY}
-        manage([sys.executable, "manage.py", "migrate", "--noinput"], env)
         # The production image collects static files at build time (Dockerfile): pages name them by
-        # their hashed names from the manifest when DEBUG is off. See _collectstatic.
-        manage([sys.executable, "-m", "tests.harnesses.live_stack", "collectstatic"], env)
+        # their hashed names from the manifest when DEBUG is off. See live_steps.collectstatic. It needs no
+        # database, so it runs while PostgreSQL starts and the schema migrates.
+        with ThreadPoolExecutor(1) as collecting:
+            collect = [sys.executable, "-m", "tests.harnesses.live_steps", "collectstatic"]
+            collected = collecting.submit(manage, collect, env)
+            self.postgres.start()
+            with self.postgres.admin() as conn:
+                conn.execute(f"CREATE DATABASE {self.TEMPLATE} OWNER portal")
+            manage([sys.executable, "manage.py", "migrate", "--noinput"], env)
+            collected.result()
         return self
 
     def portal(self, name: str, nameserver: str, **env: str) -> "Portal":
@@ -72,6 +81,17 @@ class Cluster:
             portal.stop()
         self.postgres.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def memory_folder() -> str | None:
+    """The memory filesystem when it has room for the cluster (a container's may have 64 MB), else
+    None: the temporary folder's default. On disk, removing the cluster's folder once written back
+    (134 MB in 5,574 files) took 12.5 s on the 2-core machine, and PostgreSQL's writes cost I/O."""
+    try:
+        room = os.statvfs(SHM)
+    except OSError:
+        return None
+    return str(SHM) if room.f_bavail * room.f_frsize >= 2 * 1024**3 else None
 
 
 _CLUSTER: Cluster | None = None
@@ -119,6 +139,7 @@ class Portal:
         self.overrides = env
         self.web: Service | None = None
         self.workers: list[Service] = []
+        self._booting: list[tuple[Service, Callable[[], bool]]] | None = None
 
     @property
     def url(self) -> str:
@@ -166,18 +187,36 @@ class Portal:
 
     # processes
 
+    @contextlib.contextmanager
+    def starting(self) -> Iterator[None]:
+        """gunicorn and the workers started in the block boot together, while the block goes on (seeding,
+        say); at its end each is waited for until ready, as `start_web` and `start_worker` do alone."""
+        self._booting = []
+        try:
+            yield
+            for service, ready in self._booting:
+                wait_for(ready, 60, service.output)
+        finally:
+            self._booting = None
+
+    def _boot(self, service: Service, ready: Callable[[], bool]) -> None:
+        if self._booting is None:
+            wait_for(ready, 60, service.output)
+        else:
+            self._booting.append((service, ready))
+
     def start_web(self, workers: int = 2, threads: int = 4, **env: str) -> Service:
         argv = [gunicorn_bin(), "portal.wsgi:application", "--bind", f"127.0.0.1:{self.web_port}",
                 "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
                 "--timeout", "60", "--graceful-timeout", "5", "--access-logfile", "-"]  # fmt: skip
-        self.web = Service("gunicorn", argv, self.env(**env), self.folder / "gunicorn.log")
+        web = self.web = Service("gunicorn", argv, self.env(**env), self.folder / "gunicorn.log")
 
         def healthy() -> bool:
-            assert self.web.alive(), self.web.output()
+            assert web.alive(), web.output()
             return http_status(self.url + "/healthz") == 200
 
-        wait_for(healthy, 60, self.web.output)
-        return self.web
+        self._boot(web, healthy)
+        return web
 
     def start_worker(
         self, name: str, *, beat: bool = True, concurrency: int = 2, restart: bool = False, **env: str
@@ -194,7 +233,7 @@ class Portal:
             assert worker.alive(), worker.output()
             return b" ready." in worker.log.read_bytes()
 
-        wait_for(ready, 60, worker.output)
+        self._boot(worker, ready)
         return worker
 
     def output(self) -> str:
@@ -202,12 +241,13 @@ class Portal:
         return "\n".join(s.output(3000) for s in services)
 
     def stop(self) -> None:
-        for service in [*self.workers, self.web]:
+        """The deployment is thrown away, so its processes are killed: waiting for Celery's warm
+        shutdown and gunicorn's graceful one cost 2-3 s a test, for nothing a test looks at."""
+        for service in [*self.workers, self.web, self.redis.service]:
             if service is not None:
-                service.stop()
+                service.kill()
         self.workers = []
         self.web = None
-        self.redis.stop()
 
     # data
 
@@ -217,7 +257,7 @@ class Portal:
         spec = {"customers": customers, "reviewers": reviewers, "reporters": reporters, "tag": self.folder.name[-6:],
                 "ipv4": {str(i): ip for i, ip in (ipv4 or {}).items()}}  # fmt: skip
         spec = json.dumps(spec)
-        out = manage([sys.executable, "-m", "tests.harnesses.live_stack", "seed", spec], self.env())
+        out = manage([sys.executable, "-m", "tests.harnesses.live_steps", "seed", spec], self.env())
         return json.loads(out.strip().splitlines()[-1])
 
     def sql(self, query: str, params: tuple | list = ()) -> list[tuple]:
@@ -307,87 +347,3 @@ _codes_used: defaultdict[str, itertools.count] = defaultdict(itertools.count)
 def staff_codes(email: str) -> list[str]:
     """The recovery codes of a seeded member of staff; the harness uses them from the first, Locust the last."""
     return [hashlib.sha256(f"{email}:{i}".encode()).hexdigest()[:16] for i in range(STAFF_CODES)]
-
-
-# --- seeding, run inside the deployment's environment -----------------------------------------------
-
-
-def _seed(spec: dict) -> dict:
-    import django
-
-    django.setup()
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
-    from django.utils import timezone
-
-    from accounts.models import Account, CustomerToken, User
-    from accounts.services import record_server, register_customer
-
-    call_command("setup_staff_groups", verbosity=0)
-    tag = spec["tag"]
-    customers = []
-    for i in range(spec["customers"]):
-        ipv4, ipv6 = f"127.{1 + i // 62500}.{i // 250 % 250}.{i % 250 + 1}", f"2001:db8:25::{i + 1:x}"
-        ipv4 = spec.get("ipv4", {}).get(str(i), ipv4)  # e.g. 127.0.0.1, where a test's mail server listens
-        # No password yet: hashing is slow on purpose, so every user gets the one hash below.
-        user = register_customer(f"customer{i}-{tag}@load.test", None, f"Load customer {i}")
-        account = user.membership.account
-        record_server(account, f"vm-{tag}-{i}", f"vm{i}.load.test", [ipv4, ipv6])
-        token = CustomerToken.issue(user=user, name="load test")[1]
-        customers.append({"email": user.email, "token": token, "account": account.pk, "ips": [ipv4, ipv6]})
-    # Verified, as the provider's control panel would record it: reviewers may approve them.
-    Account.objects.filter(pk__in=[c["account"] for c in customers]).update(
-        identity_verified_at=timezone.now(), payment_verified_at=timezone.now()
-    )
-    group = Group.objects.get(name="Support reviewer")
-    reviewers = []
-    for i in range(spec["reviewers"]):
-        reviewer = User.objects.create_user(email=f"reviewer{i}-{tag}@load.test", password=None, is_staff=True)
-        reviewer.groups.add(group)
-        reviewers.append(reviewer.email)
-    admin = User.objects.create_superuser(email=f"admin-{tag}@load.test", password=None)
-    # Staff pass the second factor with recovery codes the harness can compute (staff_codes).
-    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-
-    for email in [*reviewers, admin.email]:
-        device = StaticDevice.objects.create(user=User.objects.get(email=email), name="recovery codes")
-        StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in staff_codes(email))
-    User.objects.filter(email__endswith=f"-{tag}@load.test").update(password=make_password(PASSWORD))
-    reporters = []
-    if spec.get("reporters"):
-        from abuse.models import Reporter, ReporterToken
-
-        for i in range(spec["reporters"]):
-            reporter = Reporter.objects.create(name=f"Feedback loop {i} {tag}", contact=f"fbl{i}@load.test")
-            reporters.append(ReporterToken.issue(reporter=reporter, name="load test")[1])
-    return {
-        "customers": customers,
-        "reviewers": reviewers,
-        "superuser": admin.email,
-        "reporters": reporters,
-        "staff_codes": {email: staff_codes(email) for email in [*reviewers, admin.email]},
-    }
-
-
-def _collectstatic() -> None:
-    """`collectstatic` into var/staticfiles (STATIC_ROOT) with the manifest the pages need, but without
-    whitenoise's gzip/brotli copies: those take ~40 s on two cores and change nothing we measure."""
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    manifest_only = {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": manifest_only}
-    call_command("collectstatic", interactive=False, verbosity=0)
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["seed"]:
-        print(json.dumps(_seed(json.loads(sys.argv[2]))))
-    elif sys.argv[1:2] == ["collectstatic"]:
-        _collectstatic()
-    else:
-        sys.exit("usage: python -m tests.harnesses.live_stack seed '<json spec>' | collectstatic")
