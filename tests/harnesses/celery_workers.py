@@ -1,14 +1,13 @@
 """Real Celery workers for the tests: `celery -A portal worker` subprocesses on the PostgreSQL test
 database and the Redis broker that scripts/test starts.
 
-`celery_workers` starts one or several for a test (several start side by side: each costs 2-5 s of
-imports). `SharedWorker` serves every test of a module with one
-worker, and keeps the tests apart as a worker of each test's own did: after a test it consumes from
-no queue, the tasks of that test that wait (reserved, or scheduled for later) are revoked where a
-worker stopping would have handed them back to a queue the next one purged, and the one running ends
-(or the worker is restarted); the queues are purged before the next test, and each test reads only
-the log the worker wrote during it. What a worker keeps in its own memory (its local cache) is the
-one thing a test shares with the module's earlier tests.
+`celery_workers` starts one or several for a test (several side by side: each costs 2-5 s of
+imports). `SharedWorker` serves every test of a module with one worker and keeps the tests apart as
+a worker of each test's own did: after a test it consumes from no queue, the test's tasks that wait
+(reserved, or scheduled for later) are revoked, as a worker stopped after the test never ran them,
+and the one running ends (else the worker is restarted); the queues are purged before the next test,
+and each test reads only the log the worker wrote during it. What a worker keeps in its own memory
+(its local cache) is the one thing a test shares with the module's earlier tests.
 """
 
 import json
@@ -143,8 +142,7 @@ class SharedWorker:
         assert answer, f"{self.name} did not answer {command} {queue}\n{log_tail(self.log)()}"
 
     def _settled(self) -> bool:
-        """Whether no task runs; one waiting to (reserved, or scheduled for later) is revoked: when a
-        worker of its own stopped after each test, such a task went back to the queue and was purged."""
+        """Whether no task runs; one waiting to (reserved, or scheduled for later) is revoked."""
         inspect = self.control.inspect(destination=[self.name], timeout=10, limit=1)
         active, reserved, scheduled = ((getattr(inspect, what)() or {}).get(self.name) for what in self.LISTS)
         if active is None or reserved is None or scheduled is None:
