@@ -26,6 +26,9 @@ FILERS = 160  # accounts that may file (one request each); more than a run uses
 REPORTED = 20  # accounts the reporters complain about (they never file)
 USERS = int(os.environ.get("PORTAL_LOAD_USERS", "20"))  # 2 reviewers and 1 reporter among them
 SECONDS = int(os.environ.get("PORTAL_LOAD_SECONDS", "30"))
+# What makes the run a load: past SECONDS it goes on (up to 120 s) until it has done this much, since
+# the suite's other tests share the machine (under a load average of 11, 30 s held 4 approvals).
+AT_LEAST = {"filed": 20, "approved": 5, "reports": 10}
 
 
 def test_load_answers_without_errors_and_loses_no_write(cluster, check_zone):
@@ -35,7 +38,8 @@ def test_load_answers_without_errors_and_loses_no_write(cluster, check_zone):
             portal.start_web(workers=2, threads=4)
             portal.start_worker("load", concurrency=2)
             data = portal.seed(customers=FILERS + REPORTED, reviewers=2, reporters=1)
-        recorded = run_load(portal, data, filers=FILERS, users=USERS, spawn_rate=10, seconds=SECONDS)
+        recorded = run_load(portal, data, filers=FILERS, users=USERS, spawn_rate=10, seconds=SECONDS,
+                            at_least=AT_LEAST, most_seconds=120)  # fmt: skip
         drained = settle(portal)
 
         figures = load_figures(recorded)
@@ -49,8 +53,8 @@ def test_load_answers_without_errors_and_loses_no_write(cluster, check_zone):
         print(f"\n{figures_table(figures)}\n{json.dumps({k: v for k, v in figures.items() if k != 'endpoints'})}")
 
         # The load really happened, with every kind of user.
-        assert figures["filed"] >= 20 and figures["approved"] >= 5, figures
-        assert figures["abuse_reports"] >= 10, figures
+        assert figures["filed"] >= AT_LEAST["filed"] and figures["approved"] >= AT_LEAST["approved"], figures
+        assert figures["abuse_reports"] >= AT_LEAST["reports"], figures
         audit = audit_load(portal, data, recorded)
         # No 5xx, and no other error: every answer was the one a working portal gives.
         assert audit["errors"] == []

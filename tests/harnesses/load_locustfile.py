@@ -6,6 +6,8 @@ are JSON files named by the environment:
 - LOAD_DATA: what tests.harnesses.live_stack seeded (customers with their addresses and API tokens, reviewers,
   reporters' tokens); the first LOAD_FILERS customers file requests, the rest are the accounts the
   reporters report.
+- LOAD_SECONDS and LOAD_AT_LEAST: the run stops once it has lasted LOAD_SECONDS and acknowledged at
+  least so many of each kind of write (JSON, {"approved": 5}, say); `--run-time` at the latest.
 - LOAD_OUT: written when Locust quits: every response's time and status per endpoint, and the writes
   the portal acknowledged (requests filed, approvals, abuse reports), for the test to find in the database.
 """
@@ -20,12 +22,15 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+import gevent
 from locust import HttpUser, between, events, task
 
 DATA = json.loads(Path(os.environ["LOAD_DATA"]).read_text())
 FILERS = int(os.environ.get("LOAD_FILERS", len(DATA["customers"])))
 POLLS = int(os.environ.get("LOAD_POLLS", "4"))
 PASSWORD = os.environ["LOAD_PASSWORD"]
+SECONDS = float(os.environ.get("LOAD_SECONDS", "0"))
+AT_LEAST = json.loads(os.environ.get("LOAD_AT_LEAST", "{}"))
 
 _accounts = iter(DATA["customers"][:FILERS])  # each account files once: one open request per account
 _reported = DATA["customers"][FILERS:]
@@ -51,8 +56,17 @@ def _record(request_type, name, response_time, response, exception, **kwargs) ->
 
 
 @events.test_start.add_listener
-def _started(**kwargs) -> None:
+def _started(environment, **kwargs) -> None:
     clock["start"] = time.time()
+    if SECONDS:
+        gevent.spawn(_stop_when_enough, environment)
+
+
+def _stop_when_enough(environment) -> None:
+    gevent.sleep(SECONDS)
+    while any(len(acknowledged[kind]) < count for kind, count in AT_LEAST.items()):
+        gevent.sleep(0.5)
+    environment.runner.quit()
 
 
 @events.test_stop.add_listener
