@@ -4,9 +4,9 @@ own memory peak is measured without paying the interpreter's and Django's start 
 The parent reads one JSON request a line on stdin and answers one a line on stdout. The child resets
 its high-water mark right after the fork (Linux's /proc/self/clear_refs) and reports how far its
 resident memory grew; the peak answered is the parent's resident memory at the fork (everything a
-fresh `manage.py` would hold before its command runs, shared libraries included) plus that growth, so
-it is never below what the same run in a fresh process would reach. The parent never opens the
-database or the broker: each child makes its own connections, as `manage.py` does.
+fresh `manage.py` would hold before its command runs, shared libraries included) plus that growth.
+A shared page the child touches again counts twice: the figure errs above the child's own peak. The parent never
+opens the database or the broker: each child makes its own connections, as `manage.py` does.
 """
 
 import json
