@@ -157,11 +157,12 @@ def _verdict(reports: list[AbuseReport], policy: Policy, blocks: int = 0) -> _Ve
         ) % {"n": len(instant), "categories": "/".join(sorted({r.category for r in instant})), "hours": policy.hours}
         return _Verdict(PolicyOutcome.REVOKE, instant, rule)
     if outcome == PolicyOutcome.REVOKE:
-        rule = _("%(n)d complaints within %(hours)s h (revocation at %(limit)d).") % {
-            "n": len(complaints),
-            "hours": policy.hours,
-            "limit": policy.revoke_after,
-        }
+        # One complaint can revoke where temporary blocks count beside it.
+        rule = ngettext(
+            "%(n)d complaint within %(hours)s h (revocation at %(limit)d).",
+            "%(n)d complaints within %(hours)s h (revocation at %(limit)d).",
+            len(complaints),
+        ) % {"n": len(complaints), "hours": policy.hours, "limit": policy.revoke_after}
         return _Verdict(PolicyOutcome.REVOKE, complaints, rule + _with_traffic(blocks, policy))
     rule = _("%(n)d complaint(s) within %(hours)s h (warning from %(warn)d, revocation at %(limit)d).") % {
         "n": len(reports),

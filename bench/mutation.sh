@@ -19,7 +19,7 @@ ROOT=$PWD
 # module -> its own tests
 declare -A TESTS=(
     [requests_app/lifecycle.py]="tests/test_request_lifecycle.py"
-    [abuse/policy.py]="tests/test_abuse_policy.py tests/test_abuse_take_in.py tests/test_abuse_derived_weight.py"
+    [abuse/policy.py]="tests/test_abuse_policy.py tests/test_abuse_policy_traffic.py tests/test_abuse_take_in.py tests/test_abuse_derived_weight.py"
     [egress/outbox.py]="tests/test_egress_outbox.py tests/test_egress_services.py tests/test_egress_http.py"
     [egress/reopening.py]="tests/test_reopen_rule.py tests/test_reopen_authority.py tests/test_final_revocation.py"
 )

@@ -103,9 +103,25 @@ def test_a_traffic_block_in_the_window_counts_as_a_complaint_beside_the_reports(
     assert (egress.desired, egress.source) == (EgressState.BLOCKED, EgressSource.ABUSE)
     assert firewall() == set()
     revocation = Revocation.objects.get(account=account)
-    assert "2 complaints within 24 h" in revocation.decision.rule
-    assert "1 temporary block after a burst" in revocation.decision.rule
+    assert revocation.decision.rule == (
+        "2 complaints within 24 h (revocation at 3)."
+        " With 1 temporary block after a burst on port 25, counted as 1 complaint(s) each."
+    )
     assert revocation.decision.reports.count() == 2
+
+
+def test_the_rule_counts_every_block_it_weighed(desk, clock, account):
+    for _burst in range(2):
+        desk.burst()
+        clock.shift(timedelta(hours=2))
+        desk.lift()
+
+    desk.report()  # one complaint and two blocks: three, the revocation threshold
+
+    assert Revocation.objects.get(account=account).decision.rule == (
+        "1 complaint within 24 h (revocation at 3)."
+        " With 2 temporary blocks after a burst on port 25, counted as 1 complaint(s) each."
+    )
 
 
 def test_with_weight_zero_the_same_reports_only_warn(desk, clock, account, settings):
@@ -132,7 +148,11 @@ def test_a_block_before_the_window_does_not_count(desk, clock, account):
     desk.report()
 
     assert egress_of(account).desired == EgressState.ALLOWED
-    assert [d.outcome for d in PolicyDecision.objects.all()] == [PolicyOutcome.WARN]
+    [warning] = PolicyDecision.objects.all()
+    assert (warning.outcome, warning.rule) == (
+        PolicyOutcome.WARN,
+        "1 complaint(s) within 24 h (warning from 1, revocation at 3).",
+    ), "the rule says nothing of a block it did not count"
 
 
 def test_a_report_that_revokes_while_the_account_is_blocked_for_a_while_revokes_and_it_does_not_lift(
