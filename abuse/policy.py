@@ -149,7 +149,7 @@ def _verdict(reports: list[AbuseReport], policy: Policy, blocks: int = 0) -> _Ve
     outcome = policy.outcome_for(policy.weight(instant), policy.weight(complaints), blocks)
     if outcome is None:
         return None
-    if instant and policy.outcome_for(policy.weight(instant), 0) == PolicyOutcome.REVOKE:  # they alone revoke
+    if policy.outcome_for(policy.weight(instant), 0) == PolicyOutcome.REVOKE:  # instant reports alone revoke
         rule = ngettext(
             "%(n)d %(categories)s report within %(hours)s h: revokes at once.",
             "%(n)d %(categories)s reports within %(hours)s h: revoke at once.",

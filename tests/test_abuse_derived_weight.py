@@ -42,9 +42,9 @@ def open_account(account, run):
     return account
 
 
-def report(run, n: int, rule: str, category: str = "spam") -> None:
-    for i in range(n):
-        stated = ReportInput(
+def reports(n: int, rule: str, category: str = "spam") -> list[ReportInput]:
+    return [
+        ReportInput(
             category=category,
             source_ip=CUSTOMER_IPS[0],
             occurred_at=timezone.now() - timedelta(minutes=5),
@@ -52,6 +52,13 @@ def report(run, n: int, rule: str, category: str = "spam") -> None:
             evidence={"i": i},
             source_rule=rule,
         )
+        for i in range(n)
+    ]
+
+
+def report(run, n: int, rule: str, category: str = "spam") -> None:
+    """Each report taken in, and weighed, on its own."""
+    for stated in reports(n, rule, category):
         run(lambda stated=stated: intake.accept(stated, raw=b"{}", channel="arf"))
 
 
@@ -71,6 +78,16 @@ def test_three_derived_complaints_weigh_one_and_a_half_and_only_warn(open_accoun
 
     assert outcomes(open_account) == ["warn"]
     assert not Revocation.objects.exists()
+
+
+def test_complaints_weighed_at_once_count_a_derived_one_at_its_weight(open_account, run):
+    """One stated and two derived complaints taken in before the policy runs weigh two of three."""
+    taken_in = reports(1, SourceRule.DECLARED) + reports(2, SourceRule.OUTSIDE_HOP)
+
+    run(lambda: [intake.accept(stated, raw=b"{}", channel="arf") for stated in taken_in])
+
+    assert outcomes(open_account) == ["warn"]
+    assert PolicyDecision.objects.get().reports.count() == 3
 
 
 def test_six_derived_complaints_revoke(open_account, run):

@@ -137,8 +137,26 @@ def test_an_account_that_cannot_be_decided_costs_the_others_decided_with_it_noth
 
     assert [decisions(account) for account in accounts] == [[PolicyOutcome.WARN], [], [PolicyOutcome.WARN]]
     assert [decision.account_id for decision in decided] == [accounts[0].pk, accounts[2].pk]
-    assert f"Could not weigh accounts {to_warn} together; weighing each alone" in caplog.text
-    assert f"Could not weigh account {accounts[1].pk}" in caplog.text
+    assert [record.getMessage() for record in caplog.records if record.name == "abuse.policy"] == [
+        f"Could not weigh accounts {to_warn} together; weighing each alone",
+        f"Could not weigh account {accounts[1].pk}",
+    ]
+
+
+def test_evaluating_an_account_returns_its_decision_and_nothing_new_costs_only_the_triage(
+    accounts, django_assert_max_num_queries
+):
+    receive(accounts[0])
+    _matched, to_warn = backlog.match_and_weigh()
+    assert to_warn == [accounts[0].pk]
+
+    decision = policy.evaluate(accounts[0].pk)
+
+    assert decision == PolicyDecision.objects.get(account=accounts[0])
+    assert decision.outcome == PolicyOutcome.WARN
+    # Revocations, reports weighed, traffic blocks, earlier warnings: read without a lock, none taken.
+    with django_assert_max_num_queries(4):
+        assert policy.evaluate(accounts[0].pk) is None
 
 
 def test_accounts_are_decided_a_group_at_a_time_and_every_decision_is_returned(accounts, monkeypatch):
