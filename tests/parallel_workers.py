@@ -10,7 +10,8 @@ before Celery reads them:
   takes from another's queue (scripts/test starts Redis with enough databases for 8 workers);
 - scheduling: the tests of one file run on one worker, so that a module's servers start once, and
   the files of a `SHARED_GROUPS` group run on one worker together (the live stack's cluster, say,
-  starts on one worker only, and the browser tests run one after another in one Chromium).
+  starts on one worker only, and the browser tests run one after another in one Chromium); the
+  longest of these units are handed out first (`LONGEST_SCOPES`).
 """
 
 import os
@@ -54,6 +55,23 @@ SHARED_GROUPS = {
 }
 
 
+# The units that hold a worker longest, in seconds of one worker (a run of the suite on 2 workers, the
+# 2-core machine). xdist hands units out by their number of tests, so these long ones of few tests came
+# last, and the run ended with one worker idle while the other went through one of them. The costliest
+# unit left goes first instead; any other is costed at SECONDS_PER_TEST a test.
+LONGEST_SCOPES = {
+    "live-stack": 190,
+    "browser": 125,
+    "tests/test_embedded_default.py": 45,
+}
+SECONDS_PER_TEST = 0.15
+
+
+def costliest(scopes: dict[str, int]) -> str:
+    """Of units and their numbers of tests, the one to hand out next (longest processing time first)."""
+    return max(scopes, key=lambda scope: LONGEST_SCOPES.get(scope, SECONDS_PER_TEST * scopes[scope]))
+
+
 def worker_index() -> int:
     """0 for `gw0` and for a run without workers, 1 for `gw1`, ..."""
     return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
@@ -84,6 +102,11 @@ class FileAndGroupScheduling(LoadScopeScheduling):
         path = nodeid.split("::", 1)[0]
         return next((name for name, group in SHARED_GROUPS.items() if path in group["files"]), path)
 
+    def _assign_work_unit(self, node: object) -> None:
+        next_scope = costliest({scope: len(tests) for scope, tests in self.workqueue.items()})
+        self.workqueue.move_to_end(next_scope, last=False)
+        super()._assign_work_unit(node)
+
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling:
     return FileAndGroupScheduling(config, log)
@@ -109,4 +132,3 @@ def _name_each_test_once(items: list[pytest.Item]) -> None:
     for item in items:
         if seen[item.nodeid] > 1:
             item._id = item.parent.id.child(item.name)
-

@@ -204,7 +204,9 @@ def test_without_a_broker_the_change_waits_for_the_sweep_and_the_log_says_why(ca
     """The web process's broker is down: queueing the apply must not fail the decision (the sweep
     finds the row), and the operator reads which target waits and why."""
     down = Celery("broker-down", broker=f"redis://127.0.0.1:{free_port()}/0", set_as_current=False)
+    # No retries of the connection or the publish: kombu's defaults take 6 s to give up.
     down.conf.task_publish_retry = False
+    down.conf.broker_transport_options = {"max_retries": 0}
     down.set_current()
     try:
         with caplog.at_level(logging.WARNING, logger="egress.outbox"):
