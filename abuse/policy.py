@@ -137,12 +137,12 @@ def decide_each(account_ids: Iterable[int]) -> list[PolicyDecision]:
 
 @dataclass(frozen=True)
 class _Verdict:
-    outcome: str
+    revokes: bool  # else it warns
     reports: list[AbuseReport]
     rule: str
 
 
-def _verdict(reports: list[AbuseReport], policy: Policy, blocks: int = 0) -> _Verdict | None:
+def _verdict(reports: list[AbuseReport], policy: Policy, blocks: int) -> _Verdict | None:
     """What the policy says of an account's reports that count, and its traffic blocks: revoke, warn, or nothing."""
     instant = [r for r in reports if r.category in policy.instant]
     complaints = [r for r in reports if r.category not in policy.instant]
@@ -155,7 +155,7 @@ def _verdict(reports: list[AbuseReport], policy: Policy, blocks: int = 0) -> _Ve
             "%(n)d %(categories)s reports within %(hours)s h: revoke at once.",
             len(instant),
         ) % {"n": len(instant), "categories": "/".join(sorted({r.category for r in instant})), "hours": policy.hours}
-        return _Verdict(PolicyOutcome.REVOKE, instant, rule)
+        return _Verdict(True, instant, rule)
     if outcome == PolicyOutcome.REVOKE:
         # One complaint can revoke where temporary blocks count beside it.
         rule = ngettext(
@@ -163,14 +163,14 @@ def _verdict(reports: list[AbuseReport], policy: Policy, blocks: int = 0) -> _Ve
             "%(n)d complaints within %(hours)s h (revocation at %(limit)d).",
             len(complaints),
         ) % {"n": len(complaints), "hours": policy.hours, "limit": policy.revoke_after}
-        return _Verdict(PolicyOutcome.REVOKE, complaints, rule + _with_traffic(blocks, policy))
+        return _Verdict(True, complaints, rule + _with_traffic(blocks, policy))
     rule = _("%(n)d complaint(s) within %(hours)s h (warning from %(warn)d, revocation at %(limit)d).") % {
         "n": len(reports),
         "hours": policy.hours,
         "warn": policy.warn_after,
         "limit": policy.revoke_after,
     }
-    return _Verdict(PolicyOutcome.WARN, instant + complaints, rule + _with_traffic(blocks, policy))
+    return _Verdict(False, instant + complaints, rule + _with_traffic(blocks, policy))
 
 
 def _with_traffic(blocks: int, policy: Policy) -> str:
@@ -226,11 +226,11 @@ def _decide_together(account_ids: list[int], policy: Policy) -> list[PolicyDecis
             verdict = _verdict(counted, policy, blocks.get(account.pk, 0)) if account.pk in since else None
             if verdict is None:
                 continue
-            if verdict.outcome == PolicyOutcome.REVOKE and revocable[account.pk]:
+            if verdict.revokes and revocable[account.pk]:
                 decisions.append(revoke(account, verdict.reports, verdict.rule))
             elif account.pk not in warned:  # one warning per window: the customer is told once
                 rule = verdict.rule
-                if verdict.outcome == PolicyOutcome.REVOKE:  # a closed port cannot be revoked: the desk is warned
+                if verdict.revokes:  # a closed port cannot be revoked: the desk is warned
                     rule += " " + _("Port 25 is not open: flagged for the abuse desk.")
                 warnings.append((account, verdict.reports, rule))
         return decisions + _warn(warnings)

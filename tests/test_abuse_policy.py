@@ -91,6 +91,37 @@ def test_one_high_confidence_report_revokes_at_once_and_the_firewall_follows(ope
     assert egress.reason in message.body and "/abuse/" in message.body
 
 
+def test_the_rule_of_an_instant_report_names_it(open_account, run_after_commit):
+    submit(run_after_commit, "spamtrap")
+
+    assert PolicyDecision.objects.get().rule == "1 spamtrap report within 24 h: revokes at once."
+
+
+def test_instant_reports_taken_in_together_are_named_together(open_account, run_after_commit):
+    def in_one_transaction():
+        at_once = lambda take_in: take_in()  # noqa: E731 - the policy runs once both are in
+        return submit(at_once, "spamtrap") + submit(at_once, "malware")
+
+    run_after_commit(in_one_transaction)
+
+    assert PolicyDecision.objects.get().rule == "2 malware/spamtrap reports within 24 h: revoke at once."
+
+
+def test_a_closed_port_blocked_for_a_while_on_top_is_flagged_not_revoked(held_account, run_after_commit):
+    """A temporary block over a closed port returns to closed: a revocation would have nothing to close."""
+    run_after_commit(
+        lambda: set_desired_state(
+            held_account, EgressState.BLOCKED, source=EgressSource.TRAFFIC, reason="burst",
+            until=timezone.now() + timedelta(hours=1),
+        )
+    )  # fmt: skip
+
+    submit(run_after_commit, "spamtrap")
+
+    assert not Revocation.objects.exists()
+    assert PolicyDecision.objects.get().outcome == PolicyOutcome.WARN
+
+
 def test_fewer_complaints_warn_once_and_flag_the_account(open_account, run_after_commit):
     submit(run_after_commit)
     submit(run_after_commit)
