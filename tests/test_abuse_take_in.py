@@ -1,6 +1,7 @@
 """The worker's half of the intake: a burst is matched at once, revocations decided first, warnings paced."""
 
 import json
+import logging
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -64,6 +65,21 @@ def test_a_take_in_revokes_at_once_and_leaves_warnings_for_later(accounts):
     assert decisions(complained_about) == []
     assert backlog.warn_some([complained_about.pk]) == []
     assert decisions(complained_about) == [PolicyOutcome.WARN]
+
+
+def test_deciding_again_adds_nothing_for_a_warned_a_revoked_or_a_quiet_account(accounts, caplog):
+    """The sweep decides without the triage before it (and a report may race the triage): the lock's
+    second look must find nothing new for an account warned already, one revoked, one with no report."""
+    warned, revoked, quiet = accounts
+    receive(warned)
+    receive(revoked, "spamtrap")
+    _matched, to_warn = backlog.match_and_weigh()
+    policy.decide_each(to_warn)
+    assert [decisions(account) for account in accounts] == [[PolicyOutcome.WARN], [PolicyOutcome.REVOKE], []]
+
+    assert policy.decide_each([warned.pk, revoked.pk, quiet.pk]) == []
+    assert [decisions(account) for account in accounts] == [[PolicyOutcome.WARN], [PolicyOutcome.REVOKE], []]
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 
 def test_revocations_decided_together_queue_one_firewall_apply(accounts, django_capture_on_commit_callbacks):
