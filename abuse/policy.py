@@ -237,15 +237,15 @@ def _decide_together(account_ids: list[int], policy: Policy) -> list[PolicyDecis
 
 
 def _counting_reports(since: dict[int, datetime]) -> dict[int, list[AbuseReport]]:
-    """Each account's reports since its moment, oldest first; one query per distinct moment."""
+    """Each account's reports since its moment; one query per distinct moment."""
     found: dict[int, list[AbuseReport]] = defaultdict(list)
     for moment, account_ids in _by_moment(since).items():
         # Only what the rule and the decision read: a report's raw evidence may weigh megabytes.
         rows = (
             AbuseReport.objects.weighing()
             .filter(account_id__in=account_ids, occurred_at__gt=moment)
-            .only("pk", "account_id", "category", "source_ip", "source_rule", "occurred_at")
-            .order_by("occurred_at", "pk")
+            .only("account_id", "category", "source_ip", "source_rule")
+            .order_by()
         )
         for report in rows:
             found[report.account_id].append(report)

@@ -82,11 +82,14 @@ def test_deciding_again_adds_nothing_for_a_warned_a_revoked_or_a_quiet_account(a
     assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 
-def test_revocations_decided_together_queue_one_firewall_apply(accounts, django_capture_on_commit_callbacks):
+def test_revocations_decided_together_queue_one_firewall_apply(
+    accounts, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
     receive(accounts[0], "spamtrap")
     receive(accounts[1], "malware")
 
-    with django_capture_on_commit_callbacks() as callbacks:
+    # Matching, two revocations and their events and mail (46 queries): no report's field fetched on its own.
+    with django_capture_on_commit_callbacks() as callbacks, django_assert_max_num_queries(46):
         backlog.match_and_weigh()
 
     assert Revocation.objects.open().count() == 2
