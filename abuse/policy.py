@@ -222,8 +222,8 @@ def _decide_together(account_ids: list[int], policy: Policy) -> list[PolicyDecis
         warned = _warned_since(since)
         decisions, warnings = [], []
         for account in accounts:
-            counted = reports.get(account.pk, [])
-            verdict = _verdict(counted, policy, blocks.get(account.pk, 0)) if account.pk in since else None
+            # An account left out of `since` (revoked, waiting for the desk) has no reports counted.
+            verdict = _verdict(reports.get(account.pk, []), policy, blocks.get(account.pk, 0))
             if verdict is None:
                 continue
             if verdict.revokes and revocable[account.pk]:

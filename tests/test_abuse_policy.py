@@ -158,7 +158,9 @@ def test_a_closed_port_is_not_revoked_but_flagged_for_the_desk(held_account, run
     egress = egress_of(account)
     assert (egress.desired, egress.source) == (EgressState.BLOCKED, EgressSource.DEFAULT)
     assert not Revocation.objects.exists()
-    assert "not open" in PolicyDecision.objects.get(outcome=PolicyOutcome.WARN).rule
+    assert PolicyDecision.objects.get(outcome=PolicyOutcome.WARN).rule == (
+        "1 spamtrap report within 24 h: revokes at once. Port 25 is not open: flagged for the abuse desk."
+    )
 
 
 def test_reports_about_a_revoked_account_wait_for_the_desk(open_account, run_after_commit):
@@ -182,6 +184,8 @@ def test_after_reinstatement_only_new_reports_count(open_account, run_after_comm
         (1, "reinstated"),
         (2, "active"),
     ]
+    second = Revocation.objects.get(ordinal=2).decision
+    assert [report.category for report in second.reports.all()] == ["compromised"], "the decision names the new one"
 
 
 def test_accounts_are_weighed_separately(open_account, other_customer, run_after_commit):

@@ -82,6 +82,16 @@ def test_deciding_again_adds_nothing_for_a_warned_a_revoked_or_a_quiet_account(a
     assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 
+def test_an_account_with_nothing_to_decide_holds_up_none_decided_with_it(accounts):
+    quiet, complained_about, _other = accounts
+    receive(complained_about)
+    backlog.match_and_weigh()
+
+    [decision] = policy.decide_each([quiet.pk, complained_about.pk])
+
+    assert (decision.account, decision.outcome) == (complained_about, PolicyOutcome.WARN)
+
+
 def test_revocations_decided_together_queue_one_firewall_apply(
     accounts, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):
