@@ -12,7 +12,7 @@ from django.core import mail
 from django.utils import timezone
 
 from abuse import backlog, intake, notifications, policy, tasks
-from abuse.models import AbuseReport, PolicyDecision, PolicyOutcome, Revocation
+from abuse.models import AbuseReport, PolicyDecision, PolicyOutcome, Revocation, SourceRule
 from abuse.reports import ReportInput
 from accounts.models import Account, ServerAddress
 from egress.models import EgressSource, EgressState
@@ -90,6 +90,28 @@ def test_an_account_with_nothing_to_decide_holds_up_none_decided_with_it(account
     [decision] = policy.decide_each([quiet.pk, complained_about.pk])
 
     assert (decision.account, decision.outcome) == (complained_about, PolicyOutcome.WARN)
+
+
+def test_the_triage_names_only_accounts_asked_about_whose_counting_reports_may_decide(accounts, settings):
+    """Its counts pick the accounts to decide: a report weighing too little, one older than the
+    window, and a complaint about an account not asked about are none."""
+    settings.PORTAL_ABUSE_DERIVED_WEIGHT, settings.PORTAL_ABUSE_WINDOW_HOURS = 0.5, 24
+    derived, old, not_asked = accounts
+    derived_ip = ServerAddress.objects.get(server__account=derived).ip
+    trap = ReportInput(
+        category="spamtrap", source_ip=derived_ip, occurred_at=timezone.now(), reference="derived",
+        source_rule=SourceRule.OUTSIDE_HOP,
+    )  # fmt: skip
+    intake.receive(trap, raw=b"{}", channel="json", reporter=None)
+    old_ip = ServerAddress.objects.get(server__account=old).ip
+    stale = ReportInput(
+        category="spam", source_ip=old_ip, occurred_at=timezone.now() - timedelta(hours=30), reference="old"
+    )
+    intake.receive(stale, raw=b"{}", channel="json", reporter=None)
+    receive(not_asked)
+    assert backlog.match_and_weigh() == (3, [not_asked.pk])
+
+    assert policy.triage([derived.pk, old.pk]) == ([], [])
 
 
 def test_revocations_decided_together_queue_one_firewall_apply(
