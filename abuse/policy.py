@@ -146,10 +146,11 @@ def _verdict(reports: list[AbuseReport], policy: Policy, blocks: int) -> _Verdic
     """What the policy says of an account's reports that count, and its traffic blocks: revoke, warn, or nothing."""
     instant = [r for r in reports if r.category in policy.instant]
     complaints = [r for r in reports if r.category not in policy.instant]
-    outcome = policy.outcome_for(policy.weight(instant), policy.weight(complaints), blocks)
+    instant_weight = policy.weight(instant)
+    outcome = policy.outcome_for(instant_weight, policy.weight(complaints), blocks)
     if outcome is None:
         return None
-    if policy.outcome_for(policy.weight(instant), 0) == PolicyOutcome.REVOKE:  # instant reports alone revoke
+    if policy.outcome_for(instant_weight, 0) == PolicyOutcome.REVOKE:  # instant reports alone revoke
         rule = ngettext(
             "%(n)d %(categories)s report within %(hours)s h: revokes at once.",
             "%(n)d %(categories)s reports within %(hours)s h: revoke at once.",
